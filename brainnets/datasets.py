@@ -1,0 +1,90 @@
+"""Datasets the package ships, read and verified.
+
+MNIST lives in ``data/mnist/`` as the four original IDX files, gzip-compressed (see ``data/README.md``).
+Each file is checked against the SHA-256 of its decompressed bytes before use, so a missing,
+truncated or corrupt file is reported by name instead of turning into a silent shape error.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(RuntimeError):
+    """A data file is missing, truncated, corrupt or not what its name says."""
+
+
+#: SHA-256 of the decompressed IDX bytes (independent of how the files were compressed).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+_SPLIT_PREFIX = {"train": "train", "test": "t10k"}
+_IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1 or 3 dimensions
+
+
+def default_data_dir() -> Path:
+    """``$BRAINNETS_DATA`` if set, else the ``data/`` folder of the source tree."""
+    if "BRAINNETS_DATA" in os.environ:
+        return Path(os.environ["BRAINNETS_DATA"])
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    images: np.ndarray  # (n, 28, 28) uint8
+    labels: np.ndarray  # (n,) uint8
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int) -> "LabelledImages":
+        return LabelledImages(self.images[:n], self.labels[:n])
+
+
+def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
+    """Read one gzip-compressed IDX file of unsigned bytes, verifying its decompressed checksum."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (see data/README.md for where the data comes from)")
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (EOFError, OSError, zlib.error) as error:
+        raise DataError(f"{path}: cannot decompress, the file is truncated or corrupt ({error})") from None
+    if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
+        raise DataError(f"{path}: SHA-256 of the decompressed bytes does not match data/README.md; "
+                        "the file is corrupt or a different version")
+    if len(raw) < 4:
+        raise DataError(f"{path}: too short to be an IDX file")
+    magic = int.from_bytes(raw[:4], "big")
+    ndim = magic & 0xFF
+    if _IDX_MAGIC.get(ndim) != magic:
+        raise DataError(f"{path}: not an IDX file of unsigned bytes (magic 0x{magic:08x})")
+    shape = tuple(int.from_bytes(raw[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim))
+    header = 4 + 4 * ndim
+    if len(raw) - header != int(np.prod(shape)):
+        raise DataError(f"{path}: header says shape {shape} but the file holds {len(raw) - header} bytes")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def load_mnist(split: str, data_dir: str | Path | None = None) -> LabelledImages:
+    """The MNIST ``"train"`` (60,000) or ``"test"`` (10,000) split, verified."""
+    if split not in _SPLIT_PREFIX:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    prefix = _SPLIT_PREFIX[split]
+    images_name, labels_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+    images = read_idx(folder / "mnist" / f"{images_name}.gz", MNIST_SHA256[images_name])
+    labels = read_idx(folder / "mnist" / f"{labels_name}.gz", MNIST_SHA256[labels_name])
+    if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
+        raise DataError(f"{folder / 'mnist'}: {split} images {images.shape} do not match labels "
+                        f"{labels.shape}")
+    return LabelledImages(images, labels)

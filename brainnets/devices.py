@@ -1,0 +1,110 @@
+"""One switch between Brian2's runtime mode, C++ standalone and CUDA standalone (brian2cuda).
+
+Networks are written once; :func:`use_device` chooses where they run. The standalone devices are set
+up with ``build_on_run=False`` so that a network is built and compiled once and then run many times
+with ``device.run(run_args=...)``.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import brian2
+from brian2 import prefs, set_device
+
+DEVICES = ("runtime", "cpp", "cuda")
+_BRIAN_NAMES = {"runtime": "runtime", "cpp": "cpp_standalone", "cuda": "cuda_standalone"}
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot be used on this machine."""
+
+
+def use_device(kind: str, directory: str | Path | None = None) -> None:
+    """Make ``kind`` ('runtime', 'cpp' or 'cuda') the device for the networks built next.
+
+    Standalone projects are written to ``directory``. Calling it again starts afresh, so one process
+    can build several networks one after the other.
+    """
+    if kind not in DEVICES:
+        raise DeviceError(f"unknown device {kind!r}; choose one of {DEVICES}")
+    current = brian2.get_device()
+    if hasattr(current, "reinit"):
+        current.reinit()
+    prefs.reset_to_defaults()
+    if kind == "runtime":
+        set_device("runtime")
+        return
+    if kind == "cuda":
+        _configure_cuda(Path(directory) if directory else Path.cwd())
+    set_device(_BRIAN_NAMES[kind], build_on_run=False, directory=str(directory) if directory else None)
+
+
+def is_standalone(kind: str) -> bool:
+    return kind in ("cpp", "cuda")
+
+
+def nvcc_path() -> str | None:
+    return shutil.which("nvcc")
+
+
+def _cuda_version(nvcc: str) -> float:
+    text = subprocess.run([nvcc, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"release (\d+\.\d+)", text)
+    if not match:
+        raise DeviceError(f"cannot read the CUDA version from `{nvcc} --version`")
+    return float(match.group(1))
+
+
+def _gpu_present() -> bool:
+    smi = shutil.which("nvidia-smi")
+    return bool(smi) and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
+
+
+def _curand_dirs(private_lib: Path) -> tuple[Path, Path]:
+    """Headers and library of cuRAND from the ``nvidia-curand`` wheel, when the toolkit lacks them.
+
+    The wheel ships only ``libcurand.so.<major>``; the linker wants ``libcurand.so``, so a symlink is
+    made in ``private_lib`` (inside the build directory, never inside site-packages).
+    """
+    try:
+        import nvidia
+    except ImportError:
+        raise DeviceError("cuRAND not found: install the 'cuda' extra (pip install -e .[cuda])") from None
+    for root in map(Path, nvidia.__path__):
+        for include in sorted(root.glob("*/include/curand.h")):
+            lib_dir = include.parent.parent / "lib"
+            libraries = sorted(lib_dir.glob("libcurand.so*"))
+            if libraries:
+                private_lib.mkdir(parents=True, exist_ok=True)
+                link = private_lib / "libcurand.so"
+                if not link.exists():
+                    link.symlink_to(libraries[0])
+                return include.parent, lib_dir
+    raise DeviceError("the nvidia-curand package has no curand.h / libcurand.so")
+
+
+def _configure_cuda(build_dir: Path) -> None:
+    nvcc = nvcc_path()
+    if nvcc is None:
+        raise DeviceError("the 'cuda' device needs nvcc (the CUDA toolkit) on the PATH")
+    import brian2cuda  # noqa: F401  (registers the cuda_standalone device and its preferences)
+
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    if not _gpu_present():
+        # Cross-compile: brian2cuda cannot query a GPU, so name one (H100-class, sm_90).
+        backend.detect_gpus = False
+        backend.gpu_id = 0
+        backend.compute_capability = 9.0
+        backend.cuda_runtime_version = _cuda_version(nvcc)
+    toolkit_include = Path(nvcc).resolve().parent.parent / "include"
+    if not (toolkit_include / "curand.h").exists():
+        include, lib = _curand_dirs(build_dir / "curand_lib")
+        prefs.codegen.cpp.include_dirs += [str(include)]
+        prefs.codegen.cpp.library_dirs += [str(lib), str(build_dir / "curand_lib")]
+        prefs.codegen.cpp.runtime_library_dirs += [str(lib)]
+    if _cuda_version(nvcc) >= 13:  # CUDA 13's headers need C++17
+        backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + ["-std=c++17"]
+        prefs.codegen.cpp.extra_compile_args_gcc = list(prefs.codegen.cpp.extra_compile_args_gcc) + ["-std=c++17"]

@@ -1,0 +1,111 @@
+"""Neuron models of the Diehl & Cook network, written once as Brian2 equations.
+
+Both populations are conductance-based leaky integrate-and-fire neurons (Rathi 2021, Eq. 3.1-3.2):
+
+    tau_m dv/dt = (v_rest - v) + g_e (E_exc - v) + g_i (E_inh - v),   tau_ge dg_e/dt = -g_e,   tau_gi dg_i/dt = -g_i
+
+with dimensionless conductances (Diehl & Cook write ``ge*nS`` over ``nS``). Excitatory neurons also carry
+the adaptive threshold theta of Eq. 3.4 (homeostasis): ``V_thresh = V_t + theta``, theta jumps by
+``theta_plus`` at each spike and decays with ``tau_theta``. The plain-numpy oracle
+:func:`membrane_trajectory` integrates the same equations step by step for the tests.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import NeuronGroup, Quantity, mV, ms
+
+from .config import quantity
+
+CONDUCTANCE_LIF = """
+dv/dt = ((v_rest - v) + ge*(E_exc - v) + gi*(E_inh - v)) / tau_m : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+"""
+
+ADAPTIVE_THRESHOLD = """
+dtheta/dt = -learning * theta / tau_theta : volt
+learning : 1 (shared, constant)
+"""
+
+#: Diehl & Cook integrate the (nonlinear, because of g*v) system with Brian 1's Euler default.
+INTEGRATION_METHOD = "euler"
+
+
+@dataclass(frozen=True)
+class ConductanceLIFParams:
+    """Constants of a conductance-based LIF population (section [inhibitory] of a model file)."""
+
+    v_rest: Quantity = quantity(mV)
+    v_reset: Quantity = quantity(mV)
+    v_thresh: Quantity = quantity(mV)
+    tau_m: Quantity = quantity(ms, positive=True)
+    tau_ge: Quantity = quantity(ms, positive=True)
+    tau_gi: Quantity = quantity(ms, positive=True)
+    E_exc: Quantity = quantity(mV)
+    E_inh: Quantity = quantity(mV)
+    refractory: Quantity = quantity(ms, nonnegative=True)
+    v_init_below_rest: Quantity = quantity(mV)
+
+    def namespace(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class ExcitatoryParams(ConductanceLIFParams):
+    """A conductance LIF with the adaptive threshold theta (section [excitatory] of a model file)."""
+
+    theta_offset: Quantity = quantity(mV)
+    theta_init: Quantity = quantity(mV)
+    theta_plus: Quantity = quantity(mV, nonnegative=True)
+    tau_theta: Quantity = quantity(ms, positive=True)
+    lockout: Quantity = quantity(ms, nonnegative=True)
+
+
+def inhibitory_group(n: int, params: ConductanceLIFParams, name: str = "inh") -> NeuronGroup:
+    """Inhibitory population: fires when v crosses a fixed threshold."""
+    group = NeuronGroup(n, CONDUCTANCE_LIF, threshold="v > v_thresh", reset="v = v_reset",
+                        refractory=params.refractory, method=INTEGRATION_METHOD,
+                        namespace=params.namespace(), name=name)
+    group.v = params.v_rest - params.v_init_below_rest
+    return group
+
+
+def excitatory_group(n: int, params: ExcitatoryParams, homeostasis: bool = True,
+                     extra_model: str = "", name: str = "exc") -> NeuronGroup:
+    """Excitatory population with adaptive threshold.
+
+    ``learning`` (0 or 1) switches theta's growth and decay, as Diehl & Cook freeze theta at test time.
+    ``homeostasis=False`` fixes theta at its initial value (Rathi's ablation, section 3.6).
+    ``extra_model`` adds variables that other objects of a network need on these neurons.
+    """
+    namespace = params.namespace()
+    if not homeostasis:
+        namespace["theta_plus"] = 0 * mV
+    group = NeuronGroup(
+        n, CONDUCTANCE_LIF + ADAPTIVE_THRESHOLD + extra_model,
+        threshold="v > v_thresh - theta_offset + theta and t - lastspike > lockout",
+        reset="v = v_reset\ntheta += learning * theta_plus",
+        refractory=params.refractory, method=INTEGRATION_METHOD, namespace=namespace, name=name)
+    group.v = params.v_rest - params.v_init_below_rest
+    group.theta = params.theta_init
+    return group
+
+
+def membrane_trajectory(params: ConductanceLIFParams, ge: np.ndarray, gi: np.ndarray,
+                        dt: Quantity, v0: Quantity | None = None) -> np.ndarray:
+    """Oracle: forward-Euler membrane potential (volt) of one neuron whose conductances are imposed.
+
+    ``ge[k]`` and ``gi[k]`` are the conductances during step k. No threshold, so the result is the
+    subthreshold trajectory v[0..n] that a Brian2 neuron with the same inputs must follow.
+    """
+    p = {k: float(v) for k, v in params.namespace().items()}
+    step = float(dt)
+    v = np.empty(len(ge) + 1)
+    v[0] = float(v0) if v0 is not None else p["v_rest"] - p["v_init_below_rest"]
+    for k in range(len(ge)):
+        dv = (p["v_rest"] - v[k]) + ge[k] * (p["E_exc"] - v[k]) + gi[k] * (p["E_inh"] - v[k])
+        v[k + 1] = v[k] + step * dv / p["tau_m"]
+    return v

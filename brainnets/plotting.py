@@ -1,0 +1,88 @@
+"""Figures a person would rather look at than read."""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .checkpoint import write_bytes_atomic  # noqa: E402
+
+
+def _save(figure, path: str | Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def receptive_field_mosaic(weights: np.ndarray, side: int = 28) -> np.ndarray:
+    """Tile each neuron's input weights (n_input, n_neurons) as a side x side image on a square grid
+    (Rathi 2021, Fig. 3.6). Empty cells are NaN."""
+    n_neurons = weights.shape[1]
+    grid = math.ceil(math.sqrt(n_neurons))
+    mosaic = np.full((grid * side, grid * side), np.nan)
+    for neuron in range(n_neurons):
+        row, col = divmod(neuron, grid)
+        mosaic[row * side:(row + 1) * side, col * side:(col + 1) * side] = \
+            weights[:, neuron].reshape(side, side)
+    return mosaic
+
+
+def plot_receptive_fields(weights: np.ndarray, path: str | Path, title: str = "") -> None:
+    mosaic = receptive_field_mosaic(weights)
+    figure, axes = plt.subplots(figsize=(7, 7))
+    image = axes.imshow(mosaic, cmap="hot_r", interpolation="nearest", vmin=0)
+    grid = mosaic.shape[0] // 28
+    for k in range(1, grid):
+        axes.axhline(k * 28 - 0.5, color="0.7", lw=0.3)
+        axes.axvline(k * 28 - 0.5, color="0.7", lw=0.3)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.set_title(f"Input weights per excitatory neuron{': ' + title if title else ''}")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.02, label="weight")
+    _save(figure, path)
+
+
+def plot_confusion(matrix: np.ndarray, path: str | Path, title: str = "") -> None:
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    figure, axes = plt.subplots(figsize=(6, 5))
+    image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    n = matrix.shape[0]
+    for true in range(n):
+        for predicted in range(n):
+            if matrix[true, predicted]:
+                axes.text(predicted, true, str(matrix[true, predicted]), ha="center", va="center",
+                          fontsize=7, color="white" if rates[true, predicted] > 0.5 else "black")
+    axes.set_xticks(range(n))
+    axes.set_yticks(range(n))
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    axes.set_title(title or "Confusion matrix")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.02, label="fraction of true digit")
+    _save(figure, path)
+
+
+def plot_bars(values: dict[str, float], path: str | Path, ylabel: str, title: str = "",
+              reference: dict[str, float] | None = None) -> None:
+    """Bars for named values, with optional published reference values beside them."""
+    names = list(values)
+    x = np.arange(len(names))
+    figure, axes = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
+    width = 0.38 if reference else 0.6
+    bars = axes.bar(x - (width / 2 if reference else 0), [values[n] for n in names], width, label="brainnets")
+    axes.bar_label(bars, fmt="%.3g", fontsize=8)
+    if reference:
+        ref = axes.bar(x + width / 2, [reference.get(n, np.nan) for n in names], width, label="published",
+                       color="0.75")
+        axes.bar_label(ref, fmt="%.3g", fontsize=8)
+        axes.legend()
+    axes.set_xticks(x, names, fontsize=8)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    _save(figure, path)

@@ -1,0 +1,103 @@
+"""The unimodal ensemble: Diehl & Cook's two-layer network with its presentation protocol.
+
+Topology (Rathi 2021, 2.2.2 and 3.4.1): Poisson inputs -> excitatory neurons, all-to-all and plastic;
+excitatory -> inhibitory one-to-one; each inhibitory neuron -> every excitatory neuron except its
+partner (lateral inhibition). The E->I and I->E weights are fixed.
+
+Before every presentation while learning, each excitatory neuron's input weights are rescaled to sum
+to ``weight_sum`` (Diehl & Cook's normalization). That happens inside the simulation, at the start of
+each slot, in three ``run_regularly`` steps: clear the per-neuron sums, add up the weights, rescale.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Network, Synapses, defaultclock
+
+from ..neurons import excitatory_group, inhibitory_group
+from .model import DiehlCookModel
+from .protocol import Protocol
+
+NORMALIZE_INPUT_WEIGHTS = [
+    # (object, code, order) - run at the start of every slot, in this order
+    ("exc", "input_weight_sum = 0", -3),
+    ("input_synapses", "input_weight_sum_post += w", -2),
+    # (weight_sum / sum)**learning: rescale while learning, leave the weights alone at test time
+    ("input_synapses", "w = w * (weight_sum / input_weight_sum_post)**learning_post", -1),
+]
+
+
+class UnimodalEnsemble:
+    """All Brian2 objects of one ensemble, named, in ``self.network``.
+
+    ``inhibition=False`` leaves out the inhibitory population, ``homeostasis=False`` keeps theta at its
+    initial value (the ablations of Rathi 3.6). Nothing random is drawn by Brian2 at build time: the
+    initial weights come from :meth:`initial_state` and the input delays from ``rng`` here, so a seed
+    fixes them on every device.
+    """
+
+    def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
+                 slots_per_run: int = 100, inhibition: bool = True, homeostasis: bool = True,
+                 rng: np.random.Generator):
+        if n_exc < 1 or n_input < 1:
+            raise ValueError(f"n_exc and n_input must be >= 1, got {n_exc}, {n_input}")
+        self.model, self.n_exc, self.n_input = model, n_exc, n_input
+        defaultclock.dt = model.dt
+        self.inhibition, self.homeostasis = inhibition, homeostasis
+        self.protocol = Protocol(model, n_input, slots_per_run)
+        self.exc = excitatory_group(n_exc, model.excitatory, homeostasis=homeostasis,
+                                    extra_model="input_weight_sum : 1")
+        rule = model.stdp
+        self.input_synapses = Synapses(
+            self.protocol.input, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+            namespace={**rule.namespace(), "weight_sum": model.protocol.weight_sum},
+            name="input_synapses")
+        # input-major order: w.reshape(n_input, n_exc)[i, j] is the weight from input i to neuron j
+        self.input_synapses.connect(i=np.repeat(np.arange(n_input), n_exc),
+                                    j=np.tile(np.arange(n_exc), n_input))
+        self.input_synapses.delay = rng.uniform(0, 1, n_input * n_exc) * model.connectivity.input_delay_max
+        self._initial_weights = rng.uniform(model.connectivity.w_input_init_low,
+                                            model.connectivity.w_input_init_high, n_input * n_exc)
+        objects = {"exc": self.exc, "input_synapses": self.input_synapses}
+        for owner, code, order in NORMALIZE_INPUT_WEIGHTS:
+            objects[owner].run_regularly(code, dt=model.slot_steps * model.dt, when="start", order=order,
+                                         name=f"normalize_{owner}_{-order}")
+        self.inh = None
+        lateral = []
+        if inhibition:
+            c = model.connectivity
+            self.inh = inhibitory_group(n_exc, model.inhibitory)
+            exc_to_inh = Synapses(self.exc, self.inh, on_pre="ge_post += w_exc_to_inh",
+                                  namespace={"w_exc_to_inh": c.w_exc_to_inh}, name="exc_to_inh")
+            exc_to_inh.connect(j="i")
+            inh_to_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_to_exc",
+                                  namespace={"w_inh_to_exc": c.w_inh_to_exc}, name="inh_to_exc")
+            inh_to_exc.connect(condition="i != j")
+            lateral = [self.inh, exc_to_inh, inh_to_exc]
+        self.network = Network(self.exc, self.input_synapses, *lateral, *self.protocol.watch(self.exc))
+
+    def state_variables(self) -> dict:
+        """Dynamic state that must survive from one run to the next: ``{group: [names]}``."""
+        neuron_state = ["v", "ge", "gi", "lastspike"]
+        state = {self.exc: neuron_state + ["theta"],
+                 self.input_synapses: list(self.model.stdp.state_variables),
+                 self.protocol.group: ["intensity", "retries"]}
+        if self.inh is not None:
+            state[self.inh] = neuron_state
+        return state
+
+    def time_stamps(self) -> set:
+        """(group name, variable) pairs that hold absolute times."""
+        stamps = {(group.name, "lastspike") for group in (self.exc, self.inh) if group is not None}
+        return stamps | {(self.input_synapses.name, name) for name in self.model.stdp.time_stamps}
+
+    def initial_state(self) -> dict:
+        """Values at the start of training, keyed ``(group name, variable)``; others keep Brian2's."""
+        n_synapses = self.n_input * self.n_exc
+        state = {(self.input_synapses.name, "w"): self._initial_weights.copy()}
+        for name, values in self.model.stdp.initial_state(n_synapses).items():
+            state[(self.input_synapses.name, name)] = values
+        return state
+
+    def weights(self, state: dict) -> np.ndarray:
+        """The input weight matrix (n_input, n_exc) held in a state dict."""
+        return state[(self.input_synapses.name, "w")].reshape(self.n_input, self.n_exc)

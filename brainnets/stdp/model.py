@@ -1,0 +1,96 @@
+"""The Diehl & Cook network's constants, read from a model file such as ``models/diehl_cook_2015.toml``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from brian2 import Hz, Quantity, ms
+
+from ..config import ConfigError, load_section, quantity, read_toml, require_table
+from ..neurons import ConductanceLIFParams, ExcitatoryParams
+from ..synapses import STDP_RULES, DiehlCookTraceSTDP, PowerLawSTDP
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    dt: Quantity = quantity(ms, positive=True)
+
+
+@dataclass(frozen=True)
+class ConnectivityParams:
+    w_exc_to_inh: float = quantity(nonnegative=True)
+    w_inh_to_exc: float = quantity(nonnegative=True)
+    w_input_init_low: float = quantity(nonnegative=True)
+    w_input_init_high: float = quantity(nonnegative=True)
+    input_delay_max: Quantity = quantity(ms, nonnegative=True)
+
+
+@dataclass(frozen=True)
+class ProtocolParams:
+    """How one image is shown (Diehl & Cook's training loop, Rathi 3.4.1)."""
+
+    t_present: Quantity = quantity(ms, positive=True)
+    t_rest: Quantity = quantity(ms, nonnegative=True)
+    rate_per_pixel: Quantity = quantity(Hz, positive=True)
+    intensity_start: float = quantity(positive=True)
+    intensity_step: float = quantity(nonnegative=True)
+    min_spikes: float = quantity(nonnegative=True)
+    max_retries: float = quantity(nonnegative=True)
+    weight_sum: float = quantity(positive=True)
+
+
+@dataclass(frozen=True)
+class DiehlCookModel:
+    dt: Quantity
+    excitatory: ExcitatoryParams
+    inhibitory: ConductanceLIFParams
+    connectivity: ConnectivityParams
+    stdp: PowerLawSTDP | DiehlCookTraceSTDP
+    protocol: ProtocolParams
+    source: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> "DiehlCookModel":
+        document = read_toml(path)
+        name = Path(path).name
+
+        def section(table_name, params_cls, table=None):
+            table = require_table(document, table_name, path) if table is None else table
+            return load_section(params_cls, table, f"{name} [{table_name}]")
+
+        stdp_table = dict(require_table(document, "stdp", path))
+        rule = stdp_table.pop("rule", "power_law")
+        if rule not in STDP_RULES:
+            raise ConfigError(f"{name} [stdp].rule: expected one of {sorted(STDP_RULES)}, got {rule!r}")
+        stdp = (section("stdp", PowerLawSTDP, stdp_table) if rule == "power_law"
+                else section("stdp_trace", DiehlCookTraceSTDP))
+        model = cls(dt=section("simulation", SimulationParams).dt,
+                    excitatory=section("excitatory", ExcitatoryParams),
+                    inhibitory=section("inhibitory", ConductanceLIFParams),
+                    connectivity=section("connectivity", ConnectivityParams),
+                    stdp=stdp, protocol=section("protocol", ProtocolParams), source=str(path))
+        model.check()
+        return model
+
+    def check(self) -> None:
+        """Relations between constants that no single field can check."""
+        p = self.protocol
+        for name in ("t_present", "t_rest"):
+            steps = float(getattr(p, name) / self.dt)
+            if abs(steps - round(steps)) > 1e-9:
+                raise ConfigError(f"{self.source} [protocol].{name} must be a whole number of dt steps")
+        c = self.connectivity
+        if c.w_input_init_low > c.w_input_init_high:
+            raise ConfigError(f"{self.source} [connectivity]: w_input_init_low > w_input_init_high")
+        if self.protocol.t_rest < c.input_delay_max:
+            raise ConfigError(f"{self.source}: t_rest must cover input_delay_max, so that no input "
+                              "spike is in flight when a run ends")
+
+    @property
+    def slot_steps(self) -> int:
+        """Time steps of one presentation plus its rest."""
+        return round(float((self.protocol.t_present + self.protocol.t_rest) / self.dt))
+
+    @property
+    def present_steps(self) -> int:
+        return round(float(self.protocol.t_present / self.dt))

@@ -1,0 +1,140 @@
+"""Plastic input synapses: the learning rules as Brian2 code, each with a plain-numpy oracle.
+
+Every rule is applied to ``Synapses(source, target)`` whose postsynaptic group has the conductance ``ge``
+and the shared switch ``learning`` (1 while training, 0 while testing). A rule says which of its
+synaptic variables are state that a simulation carried across runs must keep (``state_variables``),
+and which of those are absolute times (``time_stamps``), which move when the clock restarts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from brian2 import Quantity, ms
+
+from .config import quantity
+
+
+@dataclass(frozen=True)
+class PowerLawSTDP:
+    """Power-law weight-dependent STDP (Rathi 2021, Eq. 2.1/3.3; Diehl & Cook 2015, Eq. 4).
+
+    At every postsynaptic spike, with t_pre the nearest presynaptic spike before it (arrival time,
+    delays included):
+
+        dw = eta * [exp((t_pre - t_post) / tau) - offset] * (w_max - w)**mu,   w clipped to [0, w_max]
+
+    A synapse whose input never fired only depresses (the exponential term is 0).
+    """
+
+    eta: float = quantity(nonnegative=True)
+    tau: Quantity = quantity(ms, positive=True)
+    offset: float = quantity(nonnegative=True)
+    w_max: float = quantity(positive=True)
+    mu: float = quantity(nonnegative=True)
+
+    model: ClassVar[str] = """
+    w : 1
+    t_prespike : second
+    """
+    on_pre: ClassVar[str] = "ge_post += w\nt_prespike = t"
+    on_post: ClassVar[str] = (
+        "w = clip(w + learning_post * eta * (exp((t_prespike - t) / tau) - offset)"
+        " * (w_max - w)**mu, 0, w_max)")
+    state_variables: ClassVar[tuple[str, ...]] = ("w", "t_prespike")
+    time_stamps: ClassVar[tuple[str, ...]] = ("t_prespike",)
+    #: t_prespike before any presynaptic spike: far enough back that exp(-(t - never)/tau) is 0.
+    never: ClassVar[float] = -1e9
+
+    def namespace(self) -> dict:
+        return {"eta": self.eta, "tau": self.tau, "offset": self.offset, "w_max": self.w_max,
+                "mu": self.mu}
+
+    def initial_state(self, n_synapses: int) -> dict[str, np.ndarray]:
+        return {"t_prespike": np.full(n_synapses, self.never)}
+
+    def delta_w(self, delta_t, w):
+        """Oracle: the weight change at a post spike ``delta_t = t_post - t_pre`` seconds after the
+        nearest pre spike (``np.inf``: no pre spike), from weight ``w``, before clipping."""
+        delta_t = np.asarray(delta_t, dtype=float)
+        trace = np.exp(-delta_t / float(self.tau))
+        return self.eta * (trace - self.offset) * (self.w_max - np.asarray(w)) ** self.mu
+
+    def replay(self, pre_times, post_times, w0: float) -> float:
+        """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""
+        w, last_pre = w0, -np.inf
+        for t, is_post in _merged_events(pre_times, post_times):
+            if is_post:
+                w = float(np.clip(w + self.delta_w(t - last_pre, w), 0, self.w_max))
+            else:
+                last_pre = t
+        return w
+
+
+@dataclass(frozen=True)
+class DiehlCookTraceSTDP:
+    """The nearest-spike, triplet-like rule that Diehl & Cook's released code runs (lines 331-338).
+
+    Traces are set to 1 at spikes and decay exponentially. At a pre spike ``w -= nu_pre * post1``;
+    at a post spike ``w += nu_post * pre * post2`` (post2 read before it is set), w clipped to
+    [0, w_max].
+    """
+
+    nu_pre: float = quantity(nonnegative=True)
+    nu_post: float = quantity(nonnegative=True)
+    tau_pre: Quantity = quantity(ms, positive=True)
+    tau_post1: Quantity = quantity(ms, positive=True)
+    tau_post2: Quantity = quantity(ms, positive=True)
+    w_max: float = quantity(positive=True)
+
+    model: ClassVar[str] = """
+    w : 1
+    dpre/dt = -pre / tau_pre : 1 (event-driven)
+    dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
+    dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
+    """
+    on_pre: ClassVar[str] = """
+    ge_post += w
+    pre = 1
+    w = clip(w - learning_post * nu_pre * post1, 0, w_max)
+    """
+    on_post: ClassVar[str] = """
+    w = clip(w + learning_post * nu_post * pre * post2, 0, w_max)
+    post1 = 1
+    post2 = 1
+    """
+    state_variables: ClassVar[tuple[str, ...]] = ("w", "pre", "post1", "post2", "lastupdate")
+    time_stamps: ClassVar[tuple[str, ...]] = ("lastupdate",)
+
+    def namespace(self) -> dict:
+        return {"nu_pre": self.nu_pre, "nu_post": self.nu_post, "tau_pre": self.tau_pre,
+                "tau_post1": self.tau_post1, "tau_post2": self.tau_post2, "w_max": self.w_max}
+
+    def initial_state(self, n_synapses: int) -> dict[str, np.ndarray]:
+        return {}
+
+    def replay(self, pre_times, post_times, w0: float) -> float:
+        """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""
+        w = w0
+        last_pre = last_post = -np.inf
+        for t, is_post in _merged_events(pre_times, post_times):
+            if is_post:
+                pre = np.exp(-(t - last_pre) / float(self.tau_pre))
+                post2 = np.exp(-(t - last_post) / float(self.tau_post2))
+                w = float(np.clip(w + self.nu_post * pre * post2, 0, self.w_max))
+                last_post = t
+            else:
+                post1 = np.exp(-(t - last_post) / float(self.tau_post1))
+                w = float(np.clip(w - self.nu_pre * post1, 0, self.w_max))
+                last_pre = t
+        return w
+
+
+STDP_RULES = {"power_law": PowerLawSTDP, "diehl_cook_trace": DiehlCookTraceSTDP}
+
+
+def _merged_events(pre_times, post_times):
+    """Pre and post spikes in time order; at equal times Brian2 runs the pre pathway first."""
+    events = [(t, False) for t in pre_times] + [(t, True) for t in post_times]
+    return sorted(events)
