@@ -30,6 +30,12 @@ dtheta/dt = -learning * theta / tau_theta : volt
 learning : 1 (shared, constant)
 """
 
+#: Without homeostasis theta neither grows nor decays: the threshold stays at v_thresh.
+FIXED_THRESHOLD = """
+theta : volt (constant)
+learning : 1 (shared, constant)
+"""
+
 #: Diehl & Cook integrate the (nonlinear, because of g*v) system with Brian 1's Euler default.
 INTEGRATION_METHOD = "euler"
 
@@ -81,14 +87,11 @@ def excitatory_group(n: int, params: ExcitatoryParams, homeostasis: bool = True,
     ``homeostasis=False`` fixes theta at its initial value (Rathi's ablation, section 3.6).
     ``extra_model`` adds variables that other objects of a network need on these neurons.
     """
-    namespace = params.namespace()
-    if not homeostasis:
-        namespace["theta_plus"] = 0 * mV
     group = NeuronGroup(
-        n, CONDUCTANCE_LIF + ADAPTIVE_THRESHOLD + extra_model,
+        n, CONDUCTANCE_LIF + (ADAPTIVE_THRESHOLD if homeostasis else FIXED_THRESHOLD) + extra_model,
         threshold="v > v_thresh - theta_offset + theta and t - lastspike > lockout",
-        reset="v = v_reset\ntheta += learning * theta_plus",
-        refractory=params.refractory, method=INTEGRATION_METHOD, namespace=namespace, name=name)
+        reset="v = v_reset\ntheta += learning * theta_plus" if homeostasis else "v = v_reset",
+        refractory=params.refractory, method=INTEGRATION_METHOD, namespace=params.namespace(), name=name)
     group.v = params.v_rest - params.v_init_below_rest
     group.theta = params.theta_init
     return group

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+from brian2 import prefs
+
+from brainnets.datasets import load_mnist
+from brainnets.devices import use_device
+from brainnets.stdp.model import DiehlCookModel
+
+MODEL_FILE = "models/diehl_cook_2015.toml"
+
+
+@pytest.fixture(scope="session")
+def model():
+    return DiehlCookModel.load(MODEL_FILE)
+
+
+@pytest.fixture(scope="session")
+def mnist_train():
+    return load_mnist("train")
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    return load_mnist("test")
+
+
+@pytest.fixture
+def numpy_runtime():
+    """Brian2 runtime with the numpy target: equations are checked without compiling anything."""
+    use_device("runtime")
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.reset_to_defaults()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,83 @@
+"""Learning rules: hand-computed values, the numpy oracles, and the Brian2 synapses against both."""
+import numpy as np
+import pytest
+from brian2 import Network, NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray, defaultclock, ms
+
+from brainnets.synapses import DiehlCookTraceSTDP, PowerLawSTDP
+
+FIG_2_3 = PowerLawSTDP(eta=0.002, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9)  # Rathi Fig. 2.3
+
+
+def test_power_law_hand_computed_values():
+    assert FIG_2_3.delta_w(0.0, 0.5) == pytest.approx(6.43e-4, rel=1e-3)
+    assert FIG_2_3.delta_w(np.inf, 0.5) == pytest.approx(-4.29e-4, rel=1e-3)
+    crossing = 0.020 * np.log(2.5)  # exp(-dt/tau) = offset
+    assert FIG_2_3.delta_w(crossing, 0.5) == pytest.approx(0.0, abs=1e-15)
+    assert FIG_2_3.delta_w(crossing - 1e-4, 0.5) > 0 > FIG_2_3.delta_w(crossing + 1e-4, 0.5)
+
+
+def test_power_law_weight_dependence():
+    assert FIG_2_3.delta_w(0.0, 1.0) == 0.0  # saturated weights do not move
+    ratio = FIG_2_3.delta_w(0.0, 0.2) / FIG_2_3.delta_w(0.0, 0.6)
+    assert ratio == pytest.approx((0.8 / 0.4) ** 0.9)
+
+
+def _one_synapse(rule, pre_ms, post_ms, w0, learning=1.0, duration=120 * ms):
+    """One Brian2 synapse of ``rule`` between a spike generator and a neuron that fires on command."""
+    defaultclock.dt = 0.5 * ms
+    steps = int(duration / defaultclock.dt) + 1
+    command = np.zeros(steps)
+    command[np.round(np.asarray(post_ms) / 0.5).astype(int)] = 1
+    fire = TimedArray(command, dt=defaultclock.dt)
+    pre = SpikeGeneratorGroup(1, np.zeros(len(pre_ms), dtype=int), np.asarray(pre_ms) * ms)
+    post = NeuronGroup(1, "ge : 1\nlearning : 1 (shared, constant)", threshold="fire(t) > 0",
+                       namespace={"fire": fire})
+    post.learning = learning
+    synapse = Synapses(pre, post, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+                       namespace=rule.namespace())
+    synapse.connect()
+    synapse.w = w0
+    for name, values in rule.initial_state(1).items():  # SI values, as the simulation carries them
+        view = getattr(synapse, name)
+        view[:] = Quantity(values, dim=view.dim)
+    Network(pre, post, synapse).run(duration)
+    return float(synapse.w[0]), float(post.ge[0])
+
+
+@pytest.mark.parametrize("pre_ms, post_ms", [([10.0], [15.0]), ([10.0, 30.0], [15.0, 50.0, 52.0]),
+                                             ([], [20.0, 40.0]), ([5.0], [4.0, 60.0])])
+def test_power_law_synapse_follows_the_oracle(numpy_runtime, pre_ms, post_ms):
+    w, _ = _one_synapse(FIG_2_3, pre_ms, post_ms, w0=0.5)
+    expected = FIG_2_3.replay(np.asarray(pre_ms) / 1e3, np.asarray(post_ms) / 1e3, 0.5)
+    assert w == pytest.approx(expected, rel=1e-12)
+    assert w != 0.5
+
+
+def test_power_law_single_pairing_by_hand(numpy_runtime):
+    w, ge = _one_synapse(FIG_2_3, [10.0], [15.0], w0=0.5)
+    by_hand = 0.5 + 0.002 * (np.exp(-5 / 20) - 0.4) * 0.5 ** 0.9
+    assert w == pytest.approx(by_hand, rel=1e-12)
+    assert ge == 0.5  # the pre spike delivered the weight it had then
+
+
+def test_weights_are_clipped(numpy_runtime):
+    big = PowerLawSTDP(eta=10.0, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9)
+    assert _one_synapse(big, [10.0], [10.5], w0=0.5)[0] == 1.0
+    assert _one_synapse(big, [], [10.5], w0=0.5)[0] == 0.0
+
+
+def test_no_learning_when_switched_off(numpy_runtime):
+    assert _one_synapse(FIG_2_3, [10.0], [15.0], w0=0.5, learning=0.0)[0] == 0.5
+
+
+def test_trace_rule_synapse_follows_the_oracle(numpy_runtime, model):
+    rule = DiehlCookTraceSTDP(nu_pre=0.0001, nu_post=0.01, tau_pre=20 * ms, tau_post1=20 * ms,
+                              tau_post2=40 * ms, w_max=1.0)
+    pre_ms, post_ms = [10.0, 30.0, 31.0, 70.0], [12.0, 32.0, 60.0, 75.0]
+    w, _ = _one_synapse(rule, pre_ms, post_ms, w0=0.3)
+    expected = rule.replay(np.asarray(pre_ms) / 1e3, np.asarray(post_ms) / 1e3, 0.3)
+    assert w == pytest.approx(expected, rel=1e-12)
+    # by hand, first pairing: post at 12 ms, pre trace exp(-2/20), no earlier post spike (post2 = 0)
+    assert rule.replay([0.010], [0.012], 0.3) == 0.3
+    assert rule.replay([0.010], [0.012, 0.020], 0.3) == pytest.approx(
+        0.3 + 0.01 * np.exp(-10 / 20) * np.exp(-8 / 40))
