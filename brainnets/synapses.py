@@ -25,7 +25,9 @@ class PowerLawSTDP:
 
         dw = eta * [exp((t_pre - t_post) / tau) - offset] * (w_max - w)**mu,   w clipped to [0, w_max]
 
-    A synapse whose input never fired only depresses (the exponential term is 0).
+    A synapse whose input never fired only depresses (the exponential term is 0). Diehl & Cook's
+    normalization can lift a weight above w_max, where (w_max - w)**mu is undefined; such a weight is
+    treated as saturated (factor 0) and clipped back to w_max at its next update.
     """
 
     eta: float = quantity(nonnegative=True)
@@ -41,7 +43,7 @@ class PowerLawSTDP:
     on_pre: ClassVar[str] = "ge_post += w\nt_prespike = t"
     on_post: ClassVar[str] = (
         "w = clip(w + learning_post * eta * (exp((t_prespike - t) / tau) - offset)"
-        " * (w_max - w)**mu, 0, w_max)")
+        " * clip(w_max - w, 0, w_max)**mu, 0, w_max)")
     state_variables: ClassVar[tuple[str, ...]] = ("w", "t_prespike")
     time_stamps: ClassVar[tuple[str, ...]] = ("t_prespike",)
     #: t_prespike before any presynaptic spike: far enough back that exp(-(t - never)/tau) is 0.
@@ -59,7 +61,7 @@ class PowerLawSTDP:
         nearest pre spike (``np.inf``: no pre spike), from weight ``w``, before clipping."""
         delta_t = np.asarray(delta_t, dtype=float)
         trace = np.exp(-delta_t / float(self.tau))
-        return self.eta * (trace - self.offset) * (self.w_max - np.asarray(w)) ** self.mu
+        return self.eta * (trace - self.offset) * np.clip(self.w_max - np.asarray(w), 0, None) ** self.mu
 
     def replay(self, pre_times, post_times, w0: float) -> float:
         """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""

@@ -81,3 +81,9 @@ def test_trace_rule_synapse_follows_the_oracle(numpy_runtime, model):
     assert rule.replay([0.010], [0.012], 0.3) == 0.3
     assert rule.replay([0.010], [0.012, 0.020], 0.3) == pytest.approx(
         0.3 + 0.01 * np.exp(-10 / 20) * np.exp(-8 / 40))
+
+
+def test_weights_above_w_max_saturate_instead_of_becoming_nan(numpy_runtime):
+    assert FIG_2_3.delta_w(0.0, 1.3) == 0.0
+    assert _one_synapse(FIG_2_3, [10.0], [15.0], w0=1.3)[0] == 1.0
+    assert _one_synapse(FIG_2_3, [], [15.0], w0=1.3)[0] == 1.0

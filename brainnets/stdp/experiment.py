@@ -95,6 +95,9 @@ class UnimodalExperiment:
         if resume:
             if not self.checkpoint_path.exists():
                 raise ExperimentError(f"--resume: no checkpoint in {self.out}")
+            saved = json.loads((self.out / "settings.json").read_text())
+            if saved != self.settings.identity():
+                raise ExperimentError(f"--resume: {self.out} was started with different settings {saved}")
             return
         if self.out.exists() and any(self.out.iterdir()):
             hint = " (it has a checkpoint: add --resume)" if self.checkpoint_path.exists() else ""
@@ -155,16 +158,13 @@ class UnimodalExperiment:
         arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
         arrays.update({f"counts/{phase}": counts for phase, counts in self.counts.items()})
         progress = {"phase": self.phase, "position": self.position, "runs_done": self.sim.runs_done,
-                    "tries": self.tries, "seconds": self.seconds, "settings": self.settings.identity()}
+                    "tries": self.tries, "seconds": self.seconds}
         arrays["progress"] = np.array(json.dumps(progress))
         save_arrays_atomic(self.checkpoint_path, arrays)
 
     def _restore(self) -> None:
         arrays = load_arrays(self.checkpoint_path)
         progress = json.loads(str(arrays.pop("progress")))
-        if progress["settings"] != self.settings.identity():
-            raise ExperimentError(f"{self.checkpoint_path} was written with different settings: "
-                                  f"{progress['settings']}")
         for key, value in arrays.items():
             kind, *rest = key.split("/")
             if kind == "state":

@@ -117,6 +117,9 @@ class EnsembleSimulation:
         for group, names in self.ensemble.state_variables().items():
             for name in names:
                 value = np.array(getattr(group, name)[:], copy=True)
+                if np.isnan(value).any():
+                    raise FloatingPointError(f"the simulation produced NaN in {group.name}.{name} "
+                                             f"(run {self.runs_done})")
                 if (group.name, name) in stamps:
                     value = value - next_start
                 self.state[(group.name, name)] = value

@@ -1,0 +1,96 @@
+"""The in-simulation presentation protocol and weight normalization, on a small network."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from brainnets.stdp.ensemble import UnimodalEnsemble
+from brainnets.stdp.protocol import decode_presentations
+from brainnets.stdp.simulation import EnsembleSimulation
+
+SIDE = 16  # 16 x 16 images: input weights stay below w_max after normalization, and runs stay fast
+
+
+def small_simulation(model, slots, n_exc=4, seed=3):
+    ensemble = UnimodalEnsemble(model, n_exc, n_input=SIDE * SIDE, slots_per_run=slots,
+                                rng=np.random.default_rng(seed))
+    return EnsembleSimulation(ensemble, "runtime", seed=seed)
+
+
+def bright(n):
+    return np.full((n, SIDE, SIDE), 255, dtype=np.uint8)
+
+
+def test_decode_counts_only_accepted_presentations_and_their_window(model):
+    # slot 0: image 0 rejected (2 spikes); slot 1: image 0 accepted; slot 2: image 1 accepted;
+    # slot 3: past the end of the stimulus
+    steps = model.slot_steps
+    spike_neuron = [0, 1, 1, 1, 0, 2, 2]
+    spike_step = [5, 10, steps + 3, steps + 699, steps + 700, 2 * steps + 1, 3 * steps + 2]
+    shown = decode_presentations(model, 3, 2, judged_image=[0, 0, 1, 2], judged_spikes=[2, 5, 9, 0],
+                                 judged_retries=[0, 1, 0, 0], spike_neuron=spike_neuron, spike_step=spike_step)
+    assert shown.n_done == 2
+    assert shown.tries.tolist() == [2, 1]
+    # the spike at step 700 of slot 1 falls in the rest, after the judgement
+    assert shown.counts.tolist() == [[0, 2, 0], [0, 0, 1]]
+
+
+def test_blank_images_are_repeated_with_rising_intensity_then_accepted(numpy_runtime, model):
+    p = model.protocol
+    sim = small_simulation(model, slots=2 * (int(p.max_retries) + 1) + 2)
+    shown = sim.present(np.zeros((2, SIDE, SIDE), dtype=np.uint8), learning=True)
+    assert shown.n_done == 2
+    assert shown.tries.tolist() == [p.max_retries + 1] * 2
+    assert not shown.counts.any()
+    judged = sim.ensemble.protocol.judgements
+    assert judged.retries[:int(p.max_retries) + 1].tolist() == list(range(int(p.max_retries) + 1))
+
+
+def test_intensity_grows_by_the_step_on_every_repeat(numpy_runtime, model):
+    p = model.protocol
+    sim = small_simulation(model, slots=3)
+    sim.present(np.zeros((1, SIDE, SIDE), dtype=np.uint8), learning=True)
+    assert sim.state[("protocol", "intensity")][0] == p.intensity_start + 3 * p.intensity_step
+    assert sim.state[("protocol", "retries")][0] == 3
+
+
+def test_strong_input_is_accepted_at_once_and_resets_intensity(numpy_runtime, model):
+    sim = small_simulation(model, slots=3)
+    sim.state[("input_synapses", "w")][:] = 1.0
+    shown = sim.present(bright(3), learning=False)
+    assert shown.n_done == 3 and shown.tries.tolist() == [1, 1, 1]
+    assert (shown.counts.sum(axis=1) >= model.protocol.min_spikes).all()
+    assert sim.state[("protocol", "intensity")][0] == model.protocol.intensity_start
+
+
+def test_weights_are_normalized_before_each_presentation_while_learning(numpy_runtime, model):
+    frozen_stdp = dataclasses.replace(model, stdp=dataclasses.replace(model.stdp, eta=0.0))
+    sim = small_simulation(frozen_stdp, slots=2)
+    sim.present(bright(2), learning=True)
+    sums = sim.ensemble.weights(sim.state).sum(axis=0)
+    np.testing.assert_allclose(sums, model.protocol.weight_sum, rtol=1e-12)
+
+
+def test_no_normalization_and_no_learning_at_test_time(numpy_runtime, model):
+    sim = small_simulation(model, slots=2)
+    before = sim.state[("input_synapses", "w")].copy()
+    shown = sim.present(bright(2), learning=False)
+    assert shown.counts.sum() > 0
+    np.testing.assert_array_equal(sim.state[("input_synapses", "w")], before)
+    assert np.all(sim.state[("exc", "theta")] == float(model.excitatory.theta_init))
+
+
+def test_learning_changes_weights_and_thresholds(numpy_runtime, model):
+    sim = small_simulation(model, slots=2)
+    shown = sim.present(bright(2), learning=True)
+    assert shown.counts.sum() > 0
+    fired = shown.counts.sum(axis=0) > 0
+    assert np.all(sim.state[("exc", "theta")][fired] > float(model.excitatory.theta_init))
+    sums = sim.ensemble.weights(sim.state).sum(axis=0)
+    assert not np.allclose(sums[fired], model.protocol.weight_sum)  # STDP moved them after normalizing
+
+
+def test_too_many_images_for_one_run(numpy_runtime, model):
+    sim = small_simulation(model, slots=2)
+    with pytest.raises(ValueError, match="at most 2 images"):
+        sim.present(bright(3), learning=False)
