@@ -6,6 +6,7 @@ with ``device.run(run_args=...)``.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ def use_device(kind: str, directory: str | Path | None = None) -> None:
     if hasattr(current, "reinit"):
         current.reinit()
     prefs.reset_to_defaults()
+    # Brian2's default is an unbounded `make -j`: one compiler per source file at once, which on a
+    # small machine (and nvcc needs ~0.6 GB each) runs it out of memory.
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     if kind == "runtime":
         set_device("runtime")
         return

@@ -26,43 +26,37 @@ NORMALIZE_INPUT_WEIGHTS = [
 ]
 
 
-class UnimodalEnsemble:
-    """All Brian2 objects of one ensemble, named, in ``self.network``.
+class DiehlCookLayer:
+    """Excitatory and inhibitory populations fed by plastic synapses from any ``source`` group.
 
     ``inhibition=False`` leaves out the inhibitory population, ``homeostasis=False`` keeps theta at its
     initial value (the ablations of Rathi 3.6). Nothing random is drawn by Brian2 at build time: the
-    initial weights come from :meth:`initial_state` and the input delays from ``rng`` here, so a seed
-    fixes them on every device.
+    input delays and initial weights come from ``rng``, so a seed fixes them on every device.
     """
 
-    def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
-                 slots_per_run: int = 100, inhibition: bool = True, homeostasis: bool = True,
-                 rng: np.random.Generator):
+    def __init__(self, model: DiehlCookModel, n_exc: int, source, *, inhibition: bool = True,
+                 homeostasis: bool = True, rng: np.random.Generator):
+        n_input = len(source)
         if n_exc < 1 or n_input < 1:
             raise ValueError(f"n_exc and n_input must be >= 1, got {n_exc}, {n_input}")
         self.model, self.n_exc, self.n_input = model, n_exc, n_input
-        defaultclock.dt = model.dt
         self.inhibition, self.homeostasis = inhibition, homeostasis
-        self.protocol = Protocol(model, n_input, slots_per_run)
+        defaultclock.dt = model.dt
         self.exc = excitatory_group(n_exc, model.excitatory, homeostasis=homeostasis,
                                     extra_model="input_weight_sum : 1")
         rule = model.stdp
         self.input_synapses = Synapses(
-            self.protocol.input, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+            source, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
             namespace={**rule.namespace(), "weight_sum": model.protocol.weight_sum},
             name="input_synapses")
         # input-major order: w.reshape(n_input, n_exc)[i, j] is the weight from input i to neuron j
         self.input_synapses.connect(i=np.repeat(np.arange(n_input), n_exc),
                                     j=np.tile(np.arange(n_exc), n_input))
         self.input_synapses.delay = rng.uniform(0, 1, n_input * n_exc) * model.connectivity.input_delay_max
-        self._initial_weights = rng.uniform(model.connectivity.w_input_init_low,
-                                            model.connectivity.w_input_init_high, n_input * n_exc)
-        objects = {"exc": self.exc, "input_synapses": self.input_synapses}
-        for owner, code, order in NORMALIZE_INPUT_WEIGHTS:
-            objects[owner].run_regularly(code, dt=model.slot_steps * model.dt, when="start", order=order,
-                                         name=f"normalize_{owner}_{-order}")
+        self.initial_weights = rng.uniform(model.connectivity.w_input_init_low,
+                                           model.connectivity.w_input_init_high, n_input * n_exc)
         self.inh = None
-        lateral = []
+        self.objects = [self.exc, self.input_synapses]
         if inhibition:
             c = model.connectivity
             self.inh = inhibitory_group(n_exc, model.inhibitory)
@@ -72,8 +66,23 @@ class UnimodalEnsemble:
             inh_to_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_to_exc",
                                   namespace={"w_inh_to_exc": c.w_inh_to_exc}, name="inh_to_exc")
             inh_to_exc.connect(condition="i != j")
-            lateral = [self.inh, exc_to_inh, inh_to_exc]
-        self.network = Network(self.exc, self.input_synapses, *lateral, *self.protocol.watch(self.exc))
+            self.objects += [self.inh, exc_to_inh, inh_to_exc]
+
+
+class UnimodalEnsemble(DiehlCookLayer):
+    """A :class:`DiehlCookLayer` driven by the in-simulation :class:`Protocol`, all in ``self.network``."""
+
+    def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
+                 slots_per_run: int = 100, inhibition: bool = True, homeostasis: bool = True,
+                 rng: np.random.Generator):
+        self.protocol = Protocol(model, n_input, slots_per_run)
+        super().__init__(model, n_exc, self.protocol.input, inhibition=inhibition, homeostasis=homeostasis,
+                         rng=rng)
+        owners = {"exc": self.exc, "input_synapses": self.input_synapses}
+        for owner, code, order in NORMALIZE_INPUT_WEIGHTS:
+            owners[owner].run_regularly(code, dt=model.slot_steps * model.dt, when="start", order=order,
+                                        name=f"normalize_{owner}_{-order}")
+        self.network = Network(*self.objects, *self.protocol.watch(self.exc))
 
     def state_variables(self) -> dict:
         """Dynamic state that must survive from one run to the next: ``{group: [names]}``."""
@@ -93,7 +102,7 @@ class UnimodalEnsemble:
     def initial_state(self) -> dict:
         """Values at the start of training, keyed ``(group name, variable)``; others keep Brian2's."""
         n_synapses = self.n_input * self.n_exc
-        state = {(self.input_synapses.name, "w"): self._initial_weights.copy()}
+        state = {(self.input_synapses.name, "w"): self.initial_weights.copy()}
         for name, values in self.model.stdp.initial_state(n_synapses).items():
             state[(self.input_synapses.name, name)] = values
         return state

@@ -1,0 +1,53 @@
+"""One network, many devices: the same code gives the same spikes on the runtime and in C++ standalone,
+and generates a CUDA project that nvcc compiles."""
+import numpy as np
+import pytest
+
+from brainnets.devices import DeviceError, nvcc_path, use_device
+from brainnets.stdp.ensemble import UnimodalEnsemble
+from brainnets.stdp.simulation import EnsembleSimulation
+
+
+def run_twice(model, images, device, directory):
+    """Two consecutive runs of a small ensemble: the second starts from the state the first left."""
+    use_device(device, directory)
+    ensemble = UnimodalEnsemble(model, 10, slots_per_run=6, rng=np.random.default_rng(7))
+    sim = EnsembleSimulation(ensemble, device, directory, seed=7)
+    first = sim.present(images[:6], learning=True)
+    second = sim.present(images[first.n_done:first.n_done + 6], learning=True)
+    return first, second, sim.state
+
+
+def test_cpp_standalone_reproduces_the_runtime_spike_for_spike(model, mnist_train, tmp_path):
+    """Brian2's standalone generator is numpy's Mersenne Twister, seeded the same way per run, so the
+    two devices must agree exactly, including across the state carried between runs."""
+    images = mnist_train.images[:12]
+    runtime = run_twice(model, images, "runtime", None)
+    cpp = run_twice(model, images, "cpp", tmp_path / "cpp")
+    use_device("runtime")
+    for ours, theirs in zip(runtime[:2], cpp[:2]):
+        assert ours.n_done == theirs.n_done > 0
+        np.testing.assert_array_equal(ours.counts, theirs.counts)
+        np.testing.assert_array_equal(ours.tries, theirs.tries)
+    assert runtime[1].counts.sum() > 0
+    for key, value in runtime[2].items():
+        np.testing.assert_allclose(cpp[2][key], value, rtol=1e-9, atol=1e-12, err_msg=str(key))
+
+
+def test_unknown_device():
+    with pytest.raises(DeviceError, match="unknown device 'gpu'"):
+        use_device("gpu")
+
+
+@pytest.mark.skipif(nvcc_path() is None, reason="no nvcc on this machine: the CUDA project cannot be compiled")
+def test_cuda_project_generates_and_compiles(model, tmp_path):
+    directory = tmp_path / "cuda"
+    use_device("cuda", directory)
+    try:
+        ensemble = UnimodalEnsemble(model, 10, slots_per_run=4, rng=np.random.default_rng(0))
+        EnsembleSimulation(ensemble, "cuda", directory)
+    finally:
+        use_device("runtime")
+    binary = directory / "main"
+    assert binary.exists() and binary.stat().st_size > 0
+    assert list(directory.glob("code_objects/*.cu")), "no CUDA kernels were generated"
