@@ -113,7 +113,6 @@ class UnimodalExperiment:
         started = time.perf_counter()
         build_dir = self.out / "standalone"
         use_device(self.settings.device, build_dir)
-        brian2.seed(self.settings.seed)
         ensemble = UnimodalEnsemble(self.model, self.settings.n_exc, slots_per_run=self.settings.slots_per_run,
                                     inhibition=self.settings.inhibition,
                                     homeostasis=self.settings.homeostasis,

@@ -18,8 +18,7 @@ from ..devices import is_standalone
 from .ensemble import UnimodalEnsemble
 from .protocol import Presentations, decode_presentations
 
-_SEED_FROM_RUN_ARGS = ("for (int _i = 0; _i < 1; _i++) "
-                       "brian::_random_generators[_i].seed((unsigned long){seed}[0] + _i);")
+_SEED_FROM_RUN_ARGS = "brian::_random_generators[0].seed((unsigned long){seed}[0]);"
 
 
 class EnsembleSimulation:
