@@ -78,9 +78,10 @@ class PowerLawSTDP:
 class DiehlCookTraceSTDP:
     """The nearest-spike, triplet-like rule that Diehl & Cook's released code runs (lines 331-338).
 
-    Traces are set to 1 at spikes and decay exponentially. At a pre spike ``w -= nu_pre * post1``;
-    at a post spike ``w += nu_post * pre * post2`` (post2 read before it is set), w clipped to
-    [0, w_max].
+    Traces are set to 1 at spikes and decay exponentially: ``apre`` (D&C's ``pre``) and ``apost1``,
+    ``apost2`` (their ``post1``, ``post2``; ``pre`` itself is a reserved name in Brian2 synapses). At a
+    pre spike ``w -= nu_pre * apost1``; at a post spike ``w += nu_post * apre * apost2`` (apost2 read
+    before it is set), w clipped to [0, w_max].
     """
 
     nu_pre: float = quantity(nonnegative=True)
@@ -92,21 +93,21 @@ class DiehlCookTraceSTDP:
 
     model: ClassVar[str] = """
     w : 1
-    dpre/dt = -pre / tau_pre : 1 (event-driven)
-    dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
-    dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
+    dapre/dt = -apre / tau_pre : 1 (event-driven)
+    dapost1/dt = -apost1 / tau_post1 : 1 (event-driven)
+    dapost2/dt = -apost2 / tau_post2 : 1 (event-driven)
     """
     on_pre: ClassVar[str] = """
     ge_post += w
-    pre = 1
-    w = clip(w - learning_post * nu_pre * post1, 0, w_max)
+    apre = 1
+    w = clip(w - learning_post * nu_pre * apost1, 0, w_max)
     """
     on_post: ClassVar[str] = """
-    w = clip(w + learning_post * nu_post * pre * post2, 0, w_max)
-    post1 = 1
-    post2 = 1
+    w = clip(w + learning_post * nu_post * apre * apost2, 0, w_max)
+    apost1 = 1
+    apost2 = 1
     """
-    state_variables: ClassVar[tuple[str, ...]] = ("w", "pre", "post1", "post2", "lastupdate")
+    state_variables: ClassVar[tuple[str, ...]] = ("w", "apre", "apost1", "apost2", "lastupdate")
     time_stamps: ClassVar[tuple[str, ...]] = ("lastupdate",)
 
     def namespace(self) -> dict:

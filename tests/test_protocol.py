@@ -3,10 +3,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from brian2 import ms
 
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.protocol import decode_presentations
 from brainnets.stdp.simulation import EnsembleSimulation
+from brainnets.synapses import DiehlCookTraceSTDP
 
 SIDE = 16  # 16 x 16 images: input weights stay below w_max after normalization, and runs stay fast
 
@@ -80,7 +82,12 @@ def test_no_normalization_and_no_learning_at_test_time(numpy_runtime, model):
     assert np.all(sim.state[("exc", "theta")] == float(model.excitatory.theta_init))
 
 
-def test_learning_changes_weights_and_thresholds(numpy_runtime, model):
+@pytest.mark.parametrize("rule", ["power_law", "diehl_cook_trace"])
+def test_learning_changes_weights_and_thresholds(numpy_runtime, model, rule):
+    if rule == "diehl_cook_trace":
+        trace = DiehlCookTraceSTDP(nu_pre=1e-4, nu_post=1e-2, tau_pre=20 * ms, tau_post1=20 * ms,
+                                   tau_post2=40 * ms, w_max=1.0)
+        model = dataclasses.replace(model, stdp=trace)
     sim = small_simulation(model, slots=2)
     shown = sim.present(bright(2), learning=True)
     assert shown.counts.sum() > 0
