@@ -11,19 +11,17 @@ and OUT.png.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
 
-import brian2
 import numpy as np
 
 from brainnets.checkpoint import write_json_atomic
 from brainnets.datasets import load_mnist
 from brainnets.devices import use_device
 from brainnets.plotting import plot_bars
+from brainnets.provenance import provenance
 from brainnets.stdp.baseline import PerImageLoop
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.model import DiehlCookModel
@@ -84,9 +82,7 @@ def main(argv=None) -> int:
                             "device.run, protocol and normalization inside the simulation",
         "plain_description": "Brian2 runtime (Cython), PoissonGroup rates set from Python, normalization in "
                              "numpy, run() per presentation and per rest",
-        "n_images": args.images, "n_exc": args.n_exc, "model": args.model, "brian2_version": brian2.__version__,
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "python": platform.python_version()},
+        "n_images": args.images, "n_exc": args.n_exc, "model": args.model, **provenance(),
         "command": "python scripts/bench_training.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     write_json_atomic(f"{args.out}.json", result)

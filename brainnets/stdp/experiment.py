@@ -19,13 +19,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import brian2
 import numpy as np
 from tqdm import tqdm
 
 from ..checkpoint import load_arrays, save_arrays_atomic, write_json_atomic
 from ..datasets import LabelledImages
 from ..devices import DEVICES, use_device
+from ..provenance import provenance
 from .ensemble import UnimodalEnsemble
 from .model import DiehlCookModel
 from .readout import assign_labels, confusion_matrix, predict
@@ -190,7 +190,7 @@ class UnimodalExperiment:
             "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "epochs": s.epochs,
             "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
             "model": s.model, "stdp_rule": type(self.model.stdp).__name__,
-            "brian2_version": brian2.__version__,
+            **provenance(),
             "build_seconds": self.seconds["build"],
             "train_seconds": self.seconds["train"],
             "train_ms_per_image": 1000 * self.seconds["train"] / n_trained,
@@ -203,6 +203,9 @@ class UnimodalExperiment:
         }
         save_arrays_atomic(self.out / "network.npz", {"weights": weights, "theta": theta,
                                                       "assignments": assignments})
+        save_arrays_atomic(self.out / "responses.npz", {
+            "assign_counts": self.counts["assign"], "assign_labels": self.train.labels,
+            "test_counts": self.counts["test"], "test_labels": self.test.labels, "test_predictions": predictions})
         plot_receptive_fields(weights, self.out / "receptive_fields.png",
                               title=f"{s.n_exc} neurons, {n_trained} training images")
         plot_confusion(confusion, self.out / "confusion.png",
