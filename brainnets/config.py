@@ -37,6 +37,11 @@ def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = Fal
     return dataclasses.field(metadata={"unit": unit, "positive": positive, "nonnegative": nonnegative})
 
 
+def choice(*options: str):
+    """A dataclass field holding one of ``options`` (the first is the default)."""
+    return dataclasses.field(default=options[0], metadata={"choices": options})
+
+
 def parse_quantity(text: str, where: str) -> Quantity:
     """``"-65 mV"`` -> ``-65*mV``. ``where`` names the field for the error message."""
     match = _QUANTITY.match(text)
@@ -52,9 +57,11 @@ def parse_quantity(text: str, where: str) -> Quantity:
 
 
 def _convert(value: Any, spec: dataclasses.Field, where: str) -> Any:
-    unit = spec.metadata.get("unit")
-    if unit is None:  # a plain, non-numeric field (a name, a switch)
+    if "choices" in spec.metadata:
+        if value not in spec.metadata["choices"]:
+            raise ConfigError(f"{where}: expected one of {list(spec.metadata['choices'])}, got {value!r}")
         return value
+    unit = spec.metadata.get("unit")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ConfigError(f"{where}: expected a number or a quantity string, got {value!r}")
     parsed = parse_quantity(value, where) if isinstance(value, str) else Quantity(float(value))

@@ -13,21 +13,24 @@ from typing import ClassVar
 import numpy as np
 from brian2 import Quantity, ms
 
-from .config import quantity
+from .config import choice, quantity
 
 
 @dataclass(frozen=True)
 class PowerLawSTDP:
     """Power-law weight-dependent STDP (Rathi 2021, Eq. 2.1/3.3; Diehl & Cook 2015, Eq. 4).
 
-    At every postsynaptic spike, with t_pre the nearest presynaptic spike before it (arrival time,
-    delays included):
+    At every postsynaptic spike, with x_pre the presynaptic trace (arrival times, delays included):
 
-        dw = eta * [exp((t_pre - t_post) / tau) - offset] * (w_max - w)**mu,   w clipped to [0, w_max]
+        dw = eta * (x_pre - offset) * (w_max - w)**mu,   w clipped to [0, w_max]
+        tau dx_pre/dt = -x_pre;   at each presynaptic spike x_pre = 1 ("nearest") or x_pre += 1 ("all_to_all")
 
-    A synapse whose input never fired only depresses (the exponential term is 0). Diehl & Cook's
-    normalization can lift a weight above w_max, where (w_max - w)**mu is undefined; such a weight is
-    treated as saturated (factor 0) and clipped back to w_max at its next update.
+    With ``pairing="nearest"`` x_pre = exp((t_pre - t_post)/tau) for the nearest pre spike, which is
+    Rathi's Eq. 3.3 as written. With ``"all_to_all"`` the trace sums over all earlier pre spikes, as
+    Diehl & Cook define x_pre for this rule ("increased by 1" at every presynaptic spike).
+    A synapse whose input never fired only depresses (x_pre = 0). Diehl & Cook's normalization can
+    lift a weight above w_max, where (w_max - w)**mu is undefined; such a weight is treated as
+    saturated (factor 0) and clipped back to w_max at its next update.
     """
 
     eta: float = quantity(nonnegative=True)
@@ -35,42 +38,45 @@ class PowerLawSTDP:
     offset: float = quantity(nonnegative=True)
     w_max: float = quantity(positive=True)
     mu: float = quantity(nonnegative=True)
+    pairing: str = choice("nearest", "all_to_all")
 
     model: ClassVar[str] = """
     w : 1
-    t_prespike : second
+    dxpre/dt = -xpre / tau : 1 (event-driven)
     """
-    on_pre: ClassVar[str] = "ge_post += w\nt_prespike = t"
     on_post: ClassVar[str] = (
-        "w = clip(w + learning_post * eta * (exp((t_prespike - t) / tau) - offset)"
-        " * clip(w_max - w, 0, w_max)**mu, 0, w_max)")
-    state_variables: ClassVar[tuple[str, ...]] = ("w", "t_prespike")
-    time_stamps: ClassVar[tuple[str, ...]] = ("t_prespike",)
-    #: t_prespike before any presynaptic spike: far enough back that exp(-(t - never)/tau) is 0.
-    never: ClassVar[float] = -1e9
+        "w = clip(w + learning_post * eta * (xpre - offset) * clip(w_max - w, 0, w_max)**mu, 0, w_max)")
+    state_variables: ClassVar[tuple[str, ...]] = ("w", "xpre", "lastupdate")
+    time_stamps: ClassVar[tuple[str, ...]] = ("lastupdate",)
+
+    @property
+    def on_pre(self) -> str:
+        return "ge_post += w\n" + ("xpre = 1" if self.pairing == "nearest" else "xpre += 1")
 
     def namespace(self) -> dict:
         return {"eta": self.eta, "tau": self.tau, "offset": self.offset, "w_max": self.w_max,
                 "mu": self.mu}
 
     def initial_state(self, n_synapses: int) -> dict[str, np.ndarray]:
-        return {"t_prespike": np.full(n_synapses, self.never)}
+        return {}
 
     def delta_w(self, delta_t, w):
-        """Oracle: the weight change at a post spike ``delta_t = t_post - t_pre`` seconds after the
-        nearest pre spike (``np.inf``: no pre spike), from weight ``w``, before clipping."""
-        delta_t = np.asarray(delta_t, dtype=float)
-        trace = np.exp(-delta_t / float(self.tau))
+        """Oracle: the weight change at a post spike ``delta_t = t_post - t_pre`` seconds after a single
+        pre spike (``np.inf``: no pre spike), from weight ``w``, before clipping."""
+        return self._change(np.exp(-np.asarray(delta_t, dtype=float) / float(self.tau)), w)
+
+    def _change(self, trace, w):
         return self.eta * (trace - self.offset) * np.clip(self.w_max - np.asarray(w), 0, None) ** self.mu
 
     def replay(self, pre_times, post_times, w0: float) -> float:
         """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""
-        w, last_pre = w0, -np.inf
+        w, earlier_pre = w0, []
         for t, is_post in _merged_events(pre_times, post_times):
-            if is_post:
-                w = float(np.clip(w + self.delta_w(t - last_pre, w), 0, self.w_max))
-            else:
-                last_pre = t
+            if not is_post:
+                earlier_pre = [t] if self.pairing == "nearest" else earlier_pre + [t]
+                continue
+            trace = np.sum(np.exp(-(t - np.asarray(earlier_pre)) / float(self.tau)))
+            w = float(np.clip(w + self._change(trace, w), 0, self.w_max))
         return w
 
 

@@ -15,6 +15,7 @@ def test_model_file_holds_the_published_constants(model):
     assert model.connectivity.w_exc_to_inh == 10.4 and model.connectivity.w_inh_to_exc == 17.0
     assert isinstance(model.stdp, PowerLawSTDP)
     assert (model.stdp.eta, model.stdp.tau, model.stdp.offset, model.stdp.mu) == (0.0005, 20 * ms, 0.4, 0.9)
+    assert model.stdp.pairing == "all_to_all"
     assert model.protocol.weight_sum == 78.0 and model.protocol.min_spikes == 5
     assert (model.slot_steps, model.present_steps) == (1000, 700)
 
@@ -46,6 +47,7 @@ def _write_model(tmp_path, old, new):
     ('tau_m = "100 ms"', 'tau_mm = "100 ms"', r"unknown key\(s\) \['tau_mm'\]"),
     ('eta = 0.0005', 'eta = "fast"', r"\[stdp\]\.eta"),
     ('rule = "power_law"', 'rule = "hebb"', r"\[stdp\]\.rule: expected one of"),
+    ('pairing = "all_to_all"', 'pairing = "all"', r"\[stdp\]\.pairing: expected one of"),
     ('t_present = "350 ms"', 't_present = "350.2 ms"', r"whole number of dt steps"),
     ('[protocol]', '[protocl]', r"missing table \[protocol\]"),
     ('dt = "0.5 ms"', 'dt = 0.5 ms', r"not valid TOML"),

@@ -5,7 +5,8 @@ from brian2 import Network, NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses
 
 from brainnets.synapses import DiehlCookTraceSTDP, PowerLawSTDP
 
-FIG_2_3 = PowerLawSTDP(eta=0.002, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9)  # Rathi Fig. 2.3
+FIG_2_3 = PowerLawSTDP(eta=0.002, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9)  # Rathi Fig. 2.3, nearest
+ALL_TO_ALL = PowerLawSTDP(eta=0.002, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9, pairing="all_to_all")
 
 
 def test_power_law_hand_computed_values():
@@ -46,9 +47,10 @@ def _one_synapse(rule, pre_ms, post_ms, w0, learning=1.0, duration=120 * ms):
 
 @pytest.mark.parametrize("pre_ms, post_ms", [([10.0], [15.0]), ([10.0, 30.0], [15.0, 50.0, 52.0]),
                                              ([], [20.0, 40.0]), ([5.0], [4.0, 60.0])])
-def test_power_law_synapse_follows_the_oracle(numpy_runtime, pre_ms, post_ms):
-    w, _ = _one_synapse(FIG_2_3, pre_ms, post_ms, w0=0.5)
-    expected = FIG_2_3.replay(np.asarray(pre_ms) / 1e3, np.asarray(post_ms) / 1e3, 0.5)
+@pytest.mark.parametrize("rule", [FIG_2_3, ALL_TO_ALL], ids=["nearest", "all_to_all"])
+def test_power_law_synapse_follows_the_oracle(numpy_runtime, pre_ms, post_ms, rule):
+    w, _ = _one_synapse(rule, pre_ms, post_ms, w0=0.5)
+    expected = rule.replay(np.asarray(pre_ms) / 1e3, np.asarray(post_ms) / 1e3, 0.5)
     assert w == pytest.approx(expected, rel=1e-12)
     assert w != 0.5
 
@@ -58,6 +60,14 @@ def test_power_law_single_pairing_by_hand(numpy_runtime):
     by_hand = 0.5 + 0.002 * (np.exp(-5 / 20) - 0.4) * 0.5 ** 0.9
     assert w == pytest.approx(by_hand, rel=1e-12)
     assert ge == 0.5  # the pre spike delivered the weight it had then
+
+
+def test_all_to_all_pairing_by_hand(numpy_runtime):
+    """Two pre spikes 5 ms apart, then a post spike: the trace holds both, the nearest pairing one."""
+    by_hand = 0.5 + 0.002 * (np.exp(-5 / 20) + np.exp(-10 / 20) - 0.4) * 0.5 ** 0.9
+    assert _one_synapse(ALL_TO_ALL, [10.0, 15.0], [20.0], w0=0.5)[0] == pytest.approx(by_hand, rel=1e-12)
+    nearest = 0.5 + 0.002 * (np.exp(-5 / 20) - 0.4) * 0.5 ** 0.9
+    assert _one_synapse(FIG_2_3, [10.0, 15.0], [20.0], w0=0.5)[0] == pytest.approx(nearest, rel=1e-12)
 
 
 def test_weights_are_clipped(numpy_runtime):
