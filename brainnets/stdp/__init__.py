@@ -1,0 +1,2 @@
+"""Unsupervised STDP ensembles (Diehl & Cook 2015; Rathi 2021 ch. 2-3): model constants, the network
+and its in-simulation presentation protocol, the multi-run simulation, readout and experiments."""
