@@ -103,6 +103,10 @@ class UnimodalExperiment:
             hint = " (it has a checkpoint: add --resume)" if self.checkpoint_path.exists() else ""
             raise ExperimentError(f"{self.out} is not empty{hint}; choose another --out")
 
+    def _phase_length(self, phase: str) -> int:
+        return {"train": self.settings.n_train * self.settings.epochs, "assign": self.settings.n_train,
+                "test": self.settings.n_test}[phase]
+
     def _phase_images(self, phase: str) -> np.ndarray:
         if phase == "train":
             return np.tile(self.train.images, (self.settings.epochs, 1, 1))
@@ -195,7 +199,7 @@ class UnimodalExperiment:
             "train_seconds": self.seconds["train"],
             "train_ms_per_image": 1000 * self.seconds["train"] / n_trained,
             "eval_seconds": self.seconds["assign"] + self.seconds["test"],
-            "presentations_per_image": {phase: self.tries[phase] / max(1, len(self._phase_images(phase)))
+            "presentations_per_image": {phase: self.tries[phase] / self._phase_length(phase)
                                         for phase in PHASES},
             "neurons_assigned_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
             "connectivity": float(np.mean(weights > 0)),

@@ -32,6 +32,7 @@ class EnsembleSimulation:
         self.state: dict[tuple[str, str], np.ndarray] = ensemble.initial_state()
         self.runs_done = 0
         self._seen = {}  # runtime mode: events of each monitor already read
+        self._stamps = ensemble.time_stamps()
         network = ensemble.network
         if is_standalone(device):
             standalone = brian2.get_device()
@@ -96,10 +97,9 @@ class EnsembleSimulation:
         start = network.t
         protocol.pixels.values[:] = stimulus
         brian2.seed(values[("protocol", "rng_seed")])
-        stamps = self.ensemble.time_stamps()
         for (owner, name), value in values.items():
             view = self._view(owner, name)
-            shift = float(start) if (owner, name) in stamps else 0.0
+            shift = float(start) if (owner, name) in self._stamps else 0.0
             view[:] = Quantity(np.asarray(value) + shift, dim=view.dim)
         network.run(protocol.duration)
         self._read_state(run_start=start)
@@ -111,7 +111,6 @@ class EnsembleSimulation:
 
     def _read_state(self, run_start):
         """Copy the carried variables out of the network; times become relative to the next run's start."""
-        stamps = self.ensemble.time_stamps()
         next_start = float(run_start + self.ensemble.protocol.duration)
         for group, names in self.ensemble.state_variables().items():
             for name in names:
@@ -119,7 +118,7 @@ class EnsembleSimulation:
                 if np.isnan(value).any():
                     raise FloatingPointError(f"the simulation produced NaN in {group.name}.{name} "
                                              f"(run {self.runs_done})")
-                if (group.name, name) in stamps:
+                if (group.name, name) in self._stamps:
                     value = value - next_start
                 self.state[(group.name, name)] = value
 
