@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from brainnets.stdp.compression import Compression
 from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment
 
 MODEL = "models/diehl_cook_2015.toml"
@@ -27,6 +28,10 @@ def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_tes
 
 class Interrupted(Exception):
     pass
+
+
+def interrupt(*args, **kwargs):
+    raise Interrupted
 
 
 def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_path, monkeypatch):
@@ -81,3 +86,45 @@ def test_script_reports_bad_input_in_one_line(tmp_path, capsys, script):
     assert status == 2
     assert "error: model file not found" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_pruning_during_training_tests_a_sparse_quantized_network_and_resumes_exactly(
+        mnist_train, mnist_test, tmp_path, monkeypatch):
+    compression = Compression(mode="during", threshold=0.15, levels=3, n_batches=4, first_step=2)
+    settings = Settings(model=MODEL, n_exc=20, n_train=120, n_test=60, seed=2, device="cpp", slots_per_run=40,
+                        compression=compression, checkpoint_seconds=0.0)
+    whole = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "whole", progress=False).run()
+    assert [step["after_images"] for step in whole["compression_steps"]] == [60, 90, 120]
+    assert all(len(step["shared_values"]) == 2 for step in whole["compression_steps"])
+    weights = np.load(tmp_path / "whole" / "network.npz")["weights"]
+    # the tested network holds only the critical synapses, at the two shared values of the last step
+    assert whole["n_synapses"] == np.count_nonzero(weights) < 784 * 20
+    assert whole["connectivity"] == whole["compression_steps"][-1]["connectivity"] < 0.5
+    np.testing.assert_allclose(np.unique(weights[weights > 0]), whole["compression_steps"][-1]["shared_values"])
+    assert whole["test_exc_spikes"] >= np.load(tmp_path / "whole" / "responses.npz")["test_counts"].sum() > 0
+    assert whole["test_synaptic_ops"] > 0
+
+    broken = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", progress=False)
+    broken.build()
+    finalize = broken.finalize
+
+    def killed_after_finalizing():
+        finalize()
+        broken.sim.present = interrupt
+
+    monkeypatch.setattr(broken, "finalize", killed_after_finalizing)
+    with pytest.raises(Interrupted):
+        broken.run()
+    resumed = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", resume=True,
+                                 progress=False).run()
+    for key in ("accuracy", "confusion_matrix", "n_synapses", "compression_steps", "activity"):
+        assert resumed[key] == whole[key], key
+
+
+def test_a_random_sparse_network_starts_at_the_asked_connectivity(mnist_train, mnist_test, tmp_path):
+    settings = Settings(model=MODEL, n_exc=10, n_train=40, n_test=20, seed=4, device="cpp", slots_per_run=40,
+                        compression=Compression(mode="random", connectivity=0.25))
+    metrics = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "run", progress=False).run()
+    assert metrics["compression_steps"] == []
+    assert metrics["n_synapses"] <= 0.25 * 784 * 10
+    assert metrics["connectivity"] == pytest.approx(metrics["n_synapses"] / (784 * 10))

@@ -30,11 +30,15 @@ def test_decode_counts_only_accepted_presentations_and_their_window(model):
     spike_neuron = [0, 1, 1, 1, 0, 2, 2]
     spike_step = [5, 10, steps + 3, steps + 699, steps + 700, 2 * steps + 1, 3 * steps + 2]
     shown = decode_presentations(model, 3, 2, judged_image=[0, 0, 1, 2], judged_spikes=[2, 5, 9, 0],
-                                 judged_retries=[0, 1, 0, 0], spike_neuron=spike_neuron, spike_step=spike_step)
+                                 judged_retries=[0, 1, 0, 0], spike_neuron=spike_neuron, spike_step=spike_step,
+                                 input_spikes=[7, 0])
     assert shown.n_done == 2
     assert shown.tries.tolist() == [2, 1]
     # the spike at step 700 of slot 1 falls in the rest, after the judgement
     assert shown.counts.tolist() == [[0, 2, 0], [0, 0, 1]]
+    # all presentations count as activity, the rejected one too; slot 3 showed no image
+    assert shown.exc_spikes == 5
+    assert shown.input_spikes.tolist() == [7, 0]
 
 
 def test_blank_images_are_repeated_with_rising_intensity_then_accepted(numpy_runtime, model):

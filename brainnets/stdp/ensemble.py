@@ -21,8 +21,10 @@ NORMALIZE_INPUT_WEIGHTS = [
     # (object, code, order) - run at the start of every slot, in this order
     ("exc", "input_weight_sum = 0", -3),
     ("input_synapses", "input_weight_sum_post += w", -2),
-    # (weight_sum / sum)**learning: rescale while learning, leave the weights alone at test time
-    ("input_synapses", "w = w * (weight_sum / input_weight_sum_post)**learning_post", -1),
+    # (weight_sum / sum)**learning: rescale while learning, leave the weights alone at test time. A neuron
+    # whose every weight was pruned has sum 0; its weights stay 0 (the added 1 only avoids 0/0).
+    ("input_synapses", "w = w * (weight_sum / (input_weight_sum_post + int(input_weight_sum_post == 0)))"
+                       "**learning_post", -1),
 ]
 
 
@@ -30,16 +32,25 @@ class DiehlCookLayer:
     """Excitatory and inhibitory populations fed by plastic synapses from any ``source`` group.
 
     ``inhibition=False`` leaves out the inhibitory population, ``homeostasis=False`` keeps theta at its
-    initial value (the ablations of Rathi 3.6). Nothing random is drawn by Brian2 at build time: the
-    input delays and initial weights come from ``rng``, so a seed fixes them on every device.
+    initial value (the ablations of Rathi 3.6). ``connections`` (a boolean (n_input, n_exc) matrix)
+    makes the input synapses sparse; by default they are all-to-all.
+
+    Nothing random is drawn by Brian2 at build time: the input delays and initial weights come from
+    ``rng``, drawn for the full matrix whatever ``connections`` is, so that a seed gives every synapse
+    the same delay on every device and in every sparse version of the network.
     """
 
-    def __init__(self, model: DiehlCookModel, n_exc: int, source, *, inhibition: bool = True,
-                 homeostasis: bool = True, rng: np.random.Generator):
+    def __init__(self, model: DiehlCookModel, n_exc: int, source, *, connections: np.ndarray | None = None,
+                 inhibition: bool = True, homeostasis: bool = True, rng: np.random.Generator):
         n_input = len(source)
         if n_exc < 1 or n_input < 1:
             raise ValueError(f"n_exc and n_input must be >= 1, got {n_exc}, {n_input}")
         self.model, self.n_exc, self.n_input = model, n_exc, n_input
+        if connections is None:
+            connections = np.ones((n_input, n_exc), dtype=bool)
+        if connections.shape != (n_input, n_exc):
+            raise ValueError(f"connections must have shape {(n_input, n_exc)}, got {connections.shape}")
+        self.connections = connections
         self.inhibition, self.homeostasis = inhibition, homeostasis
         defaultclock.dt = model.dt
         self.exc = excitatory_group(n_exc, model.excitatory, homeostasis=homeostasis,
@@ -49,12 +60,14 @@ class DiehlCookLayer:
             source, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
             namespace={**rule.namespace(), "weight_sum": model.protocol.weight_sum},
             name="input_synapses")
-        # input-major order: w.reshape(n_input, n_exc)[i, j] is the weight from input i to neuron j
-        self.input_synapses.connect(i=np.repeat(np.arange(n_input), n_exc),
-                                    j=np.tile(np.arange(n_exc), n_input))
-        self.input_synapses.delay = rng.uniform(0, 1, n_input * n_exc) * model.connectivity.input_delay_max
+        # input-major order, the order of connections[connections] (see weights())
+        pre, post = np.nonzero(connections)
+        self.input_synapses.connect(i=pre, j=post)
+        exists = connections.ravel()
+        delays = rng.uniform(0, 1, n_input * n_exc) * model.connectivity.input_delay_max
+        self.input_synapses.delay = delays[exists]
         self.initial_weights = rng.uniform(model.connectivity.w_input_init_low,
-                                           model.connectivity.w_input_init_high, n_input * n_exc)
+                                           model.connectivity.w_input_init_high, n_input * n_exc)[exists]
         self.inh = None
         self.objects = [self.exc, self.input_synapses]
         if inhibition:
@@ -73,11 +86,11 @@ class UnimodalEnsemble(DiehlCookLayer):
     """A :class:`DiehlCookLayer` driven by the in-simulation :class:`Protocol`, all in ``self.network``."""
 
     def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
-                 slots_per_run: int = 100, inhibition: bool = True, homeostasis: bool = True,
-                 rng: np.random.Generator):
+                 slots_per_run: int = 100, connections: np.ndarray | None = None, inhibition: bool = True,
+                 homeostasis: bool = True, rng: np.random.Generator):
         self.protocol = Protocol(model, n_input, slots_per_run)
-        super().__init__(model, n_exc, self.protocol.input, inhibition=inhibition, homeostasis=homeostasis,
-                         rng=rng)
+        super().__init__(model, n_exc, self.protocol.input, connections=connections, inhibition=inhibition,
+                         homeostasis=homeostasis, rng=rng)
         owners = {"exc": self.exc, "input_synapses": self.input_synapses}
         for owner, code, order in NORMALIZE_INPUT_WEIGHTS:
             owners[owner].run_regularly(code, dt=model.slot_steps * model.dt, when="start", order=order,
@@ -101,12 +114,25 @@ class UnimodalEnsemble(DiehlCookLayer):
 
     def initial_state(self) -> dict:
         """Values at the start of training, keyed ``(group name, variable)``; others keep Brian2's."""
-        n_synapses = self.n_input * self.n_exc
         state = {(self.input_synapses.name, "w"): self.initial_weights.copy()}
-        for name, values in self.model.stdp.initial_state(n_synapses).items():
+        for name, values in self.model.stdp.initial_state(len(self.initial_weights)).items():
             state[(self.input_synapses.name, name)] = values
         return state
 
     def weights(self, state: dict) -> np.ndarray:
-        """The input weight matrix (n_input, n_exc) held in a state dict."""
-        return state[(self.input_synapses.name, "w")].reshape(self.n_input, self.n_exc)
+        """The input weight matrix (n_input, n_exc) held in a state dict; 0 where no synapse exists."""
+        matrix = np.zeros((self.n_input, self.n_exc))
+        matrix[self.connections] = state[(self.input_synapses.name, "w")]
+        return matrix
+
+    def with_weights(self, state: dict, weights: np.ndarray) -> dict:
+        """``state`` with the input weights replaced by those of the matrix ``weights``."""
+        return {**state, (self.input_synapses.name, "w"): weights[self.connections]}
+
+    def restricted_state(self, state: dict, connections: np.ndarray) -> dict:
+        """``state`` for the same network with only the synapses in ``connections`` (a subset of ours)."""
+        if (connections & ~self.connections).any():
+            raise ValueError("connections must be a subset of the existing synapses")
+        keep = connections[self.connections]
+        owner = self.input_synapses.name
+        return {key: (value[keep] if key[0] == owner else value) for key, value in state.items()}

@@ -7,6 +7,10 @@ The three phases share one compiled network (``learning`` is a run argument):
    (Diehl & Cook's published numbers use training-set responses, not the test set);
 3. ``test``   - the test images, plasticity off.
 
+A :class:`~.compression.Compression` prunes and quantizes the input weights at batch boundaries of the
+training phase; when training ends, :meth:`UnimodalExperiment.finalize` removes the remaining
+non-critical synapses for good, so that the labelled and tested network is the sparse one.
+
 After every run of the simulation the experiment may write ``checkpoint.npz`` (atomically); with
 ``resume=True`` it continues from there. A folder whose ``metrics.json`` exists is never overwritten.
 """
@@ -26,6 +30,7 @@ from ..checkpoint import load_arrays, save_arrays_atomic, write_json_atomic
 from ..datasets import LabelledImages
 from ..devices import DEVICES, use_device
 from ..provenance import provenance
+from .compression import Compression
 from .ensemble import UnimodalEnsemble
 from .model import DiehlCookModel
 from .readout import assign_labels, confusion_matrix, predict
@@ -50,6 +55,7 @@ class Settings:
     inhibition: bool = True
     homeostasis: bool = True
     slots_per_run: int = 250
+    compression: Compression = Compression()
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
@@ -78,11 +84,14 @@ class UnimodalExperiment:
         self.progress = progress
         self._check_out_dir(resume)
         self.model = DiehlCookModel.load(settings.model)
+        self.compression_steps = settings.compression.steps(self._phase_length("train"))
         self.sim: EnsembleSimulation | None = None
         self.phase, self.position = 0, 0
+        self.steps_done: list[dict] = []  # one entry per compression step
         self.counts = {"assign": np.zeros((settings.n_train, settings.n_exc), dtype=np.int32),
                        "test": np.zeros((settings.n_test, settings.n_exc), dtype=np.int32)}
         self.tries = {phase: 0 for phase in PHASES}
+        self.activity = {phase: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for phase in PHASES}
         self.seconds = {"build": 0.0, **{phase: 0.0 for phase in PHASES}}
 
     @property
@@ -113,20 +122,47 @@ class UnimodalExperiment:
         return (self.train if phase == "assign" else self.test).images
 
     def build(self) -> None:
+        """Build (and compile) the network, as the checkpoint left it if there is one."""
         self.out.mkdir(parents=True, exist_ok=True)
+        if self.checkpoint_path.exists():
+            saved = load_arrays(self.checkpoint_path)
+            self._build_simulation(saved.pop("connections"))
+            self._restore(saved)
+        else:
+            shape = (self.train.images[0].size, self.settings.n_exc)
+            rng = np.random.default_rng([self.settings.seed, 1])  # not the stream of the delays and weights
+            self._build_simulation(self.settings.compression.initial_connections(shape, rng))
+            write_json_atomic(self.out / "settings.json", self.settings.identity())
+
+    def _build_simulation(self, connections: np.ndarray | None) -> None:
+        s = self.settings
         started = time.perf_counter()
         build_dir = self.out / "standalone"
-        use_device(self.settings.device, build_dir)
-        ensemble = UnimodalEnsemble(self.model, self.settings.n_exc, slots_per_run=self.settings.slots_per_run,
-                                    inhibition=self.settings.inhibition,
-                                    homeostasis=self.settings.homeostasis,
-                                    rng=np.random.default_rng(self.settings.seed))
-        self.sim = EnsembleSimulation(ensemble, self.settings.device, build_dir, seed=self.settings.seed)
+        use_device(s.device, build_dir)
+        ensemble = UnimodalEnsemble(self.model, s.n_exc, self.train.images[0].size, slots_per_run=s.slots_per_run,
+                                    connections=connections, inhibition=s.inhibition, homeostasis=s.homeostasis,
+                                    rng=np.random.default_rng(s.seed))
+        self.sim = EnsembleSimulation(ensemble, s.device, build_dir, seed=s.seed)
         self.seconds["build"] += time.perf_counter() - started
-        if self.checkpoint_path.exists():
-            self._restore()
-        else:
-            write_json_atomic(self.out / "settings.json", self.settings.identity())
+
+    def compress(self) -> None:
+        """One pruning (+ quantization) step on the input weights of the running network."""
+        ensemble, compression = self.sim.ensemble, self.settings.compression
+        trained = ensemble.weights(self.sim.state)
+        weights = compression.apply(trained)
+        self.sim.state = ensemble.with_weights(self.sim.state, weights)
+        shared = np.unique(weights[weights > 0]).tolist() if compression.levels else None
+        self.steps_done.append({"after_images": self.position, "threshold": compression.threshold_for(trained),
+                                "connectivity": float(np.mean(weights > 0)), "shared_values": shared})
+
+    def finalize(self) -> None:
+        """Remove the non-critical (zero-weight) synapses for good: the network is rebuilt with only the
+        survivors, every other part of its state carried over."""
+        old = self.sim
+        survivors = old.ensemble.weights(old.state) > 0
+        self._build_simulation(survivors)
+        self.sim.state = old.ensemble.restricted_state(old.state, survivors)
+        self.sim.runs_done = old.runs_done
 
     def run(self) -> dict:
         """All remaining phases; returns the metrics (also written to ``metrics.json``)."""
@@ -138,35 +174,50 @@ class UnimodalExperiment:
             images = self._phase_images(name)
             bar = tqdm(total=len(images), initial=self.position, desc=name, unit="img",
                        disable=not self.progress, smoothing=0.05)
+            stops = (self.compression_steps if name == "train" else []) + [len(images)]
             while self.position < len(images):
                 started = time.perf_counter()
-                chunk = images[self.position:self.position + self.settings.slots_per_run]
-                shown = self.sim.present(chunk, learning=(name == "train"))
+                stop = min(self.position + self.settings.slots_per_run,
+                           min(s for s in stops if s > self.position))
+                shown = self.sim.present(images[self.position:stop], learning=(name == "train"))
                 if name in self.counts:
                     self.counts[name][self.position:self.position + shown.n_done] = shown.counts
                 self.position += shown.n_done
-                self.tries[name] += int(shown.tries.sum())
+                self._count_activity(name, shown)
+                if name == "train" and self.position in self.compression_steps:
+                    self.compress()
                 self.seconds[name] += time.perf_counter() - started
                 bar.update(shown.n_done)
                 if time.perf_counter() - last_save > self.settings.checkpoint_seconds:
                     self._save()
                     last_save = time.perf_counter()
             bar.close()
+            if name == "train" and self.settings.compression.removes_synapses:
+                self.finalize()
             self.phase, self.position = self.phase + 1, 0
             self._save()
         return self._finish()
+
+    def _count_activity(self, phase: str, shown) -> None:
+        fan_out = self.sim.ensemble.connections.sum(axis=1)
+        counters = self.activity[phase]
+        counters["exc_spikes"] += shown.exc_spikes
+        counters["input_spikes"] += int(shown.input_spikes.sum())
+        counters["synaptic_ops"] += int(shown.input_spikes @ fan_out)
+        self.tries[phase] += int(shown.tries.sum())
 
     # -- checkpoints -------------------------------------------------------------------------------
     def _save(self) -> None:
         arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
         arrays.update({f"counts/{phase}": counts for phase, counts in self.counts.items()})
+        arrays["connections"] = self.sim.ensemble.connections
         progress = {"phase": self.phase, "position": self.position, "runs_done": self.sim.runs_done,
-                    "tries": self.tries, "seconds": self.seconds}
+                    "tries": self.tries, "activity": self.activity, "steps_done": self.steps_done,
+                    "seconds": self.seconds}
         arrays["progress"] = np.array(json.dumps(progress))
         save_arrays_atomic(self.checkpoint_path, arrays)
 
-    def _restore(self) -> None:
-        arrays = load_arrays(self.checkpoint_path)
+    def _restore(self, arrays: dict) -> None:
         progress = json.loads(str(arrays.pop("progress")))
         for key, value in arrays.items():
             kind, *rest = key.split("/")
@@ -177,6 +228,7 @@ class UnimodalExperiment:
         self.phase, self.position = progress["phase"], progress["position"]
         self.sim.runs_done = progress["runs_done"]
         self.tries, self.seconds = progress["tries"], progress["seconds"]
+        self.activity, self.steps_done = progress["activity"], progress["steps_done"]
 
     # -- results -----------------------------------------------------------------------------------
     def _finish(self) -> dict:
@@ -203,6 +255,12 @@ class UnimodalExperiment:
                                         for phase in PHASES},
             "neurons_assigned_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
             "connectivity": float(np.mean(weights > 0)),
+            "n_synapses": int(self.sim.ensemble.connections.sum()),
+            "compression": dataclasses.asdict(s.compression),
+            "compression_steps": self.steps_done,
+            "activity": self.activity,
+            "test_exc_spikes": self.activity["test"]["exc_spikes"],
+            "test_synaptic_ops": self.activity["test"]["synaptic_ops"],
             "confusion_matrix": confusion.tolist(),
         }
         save_arrays_atomic(self.out / "network.npz", {"weights": weights, "theta": theta,

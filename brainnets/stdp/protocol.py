@@ -51,6 +51,7 @@ INPUT_EQS = """
 image : integer (linked)
 intensity : 1 (linked)
 presenting : boolean (linked)
+n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
 rate = intensity * rate_per_pixel * pixels(image * second, i) : Hz
 """
 
@@ -74,7 +75,7 @@ class Protocol:
         self.group = NeuronGroup(1, PROTOCOL_EQS, threshold=END_OF_PRESENTATION,
                                  reset=JUDGE_PRESENTATION, namespace=self.namespace, name="protocol")
         self.group.intensity = p.intensity_start
-        self.input = NeuronGroup(n_input, INPUT_EQS, threshold=POISSON_SPIKE,
+        self.input = NeuronGroup(n_input, INPUT_EQS, threshold=POISSON_SPIKE, reset="n_emitted += 1",
                                  namespace=self.namespace, name="input")
         for name in ("image", "intensity", "presenting"):
             setattr(self.input, name, linked_var(self.group, name, index=np.zeros(n_input, dtype=int)))
@@ -108,10 +109,14 @@ class Protocol:
 @dataclass(frozen=True)
 class Presentations:
     """What one run did: ``counts[k]`` are the excitatory spike counts of the accepted presentation of
-    image k, for the ``n_done`` images that were accepted; ``tries`` counts presentations per image."""
+    image k, for the ``n_done`` images that were accepted; ``tries`` counts presentations per image.
+    ``exc_spikes`` and ``input_spikes`` count every spike of the run's presentations, rejected ones too
+    (``input_spikes`` per input neuron)."""
 
     counts: np.ndarray  # (n_done, n_exc)
     tries: np.ndarray  # (n_done,)
+    exc_spikes: int
+    input_spikes: np.ndarray  # (n_input,)
 
     @property
     def n_done(self) -> int:
@@ -120,7 +125,7 @@ class Presentations:
 
 def decode_presentations(model: DiehlCookModel, n_exc: int, n_images: int,
                          judged_image, judged_spikes, judged_retries,
-                         spike_neuron, spike_step) -> Presentations:
+                         spike_neuron, spike_step, input_spikes) -> Presentations:
     """Per-image spike counts from one run's records (judgements in slot order; spike steps counted
     from the start of the run). Mirrors :data:`JUDGE_PRESENTATION`."""
     p = model.protocol
@@ -135,4 +140,5 @@ def decode_presentations(model: DiehlCookModel, n_exc: int, n_images: int,
     per_slot = np.zeros((len(judged_image) + 1, n_exc), dtype=np.int64)
     np.add.at(per_slot, (slot_of_spike[during_presentation], np.asarray(spike_neuron)[during_presentation]), 1)
     tries = np.bincount(judged_image[valid], minlength=n_images)[:n_done]
-    return Presentations(counts=per_slot[slots], tries=tries)
+    return Presentations(counts=per_slot[slots], tries=tries, exc_spikes=int(per_slot[:-1][valid].sum()),
+                         input_spikes=np.asarray(input_spikes, dtype=np.int64))

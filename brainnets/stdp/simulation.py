@@ -60,6 +60,7 @@ class EnsembleSimulation:
                   ("protocol", "image"): 0,
                   ("protocol", "n_spikes"): 0,
                   ("protocol", "rng_seed"): self.run_seed(),
+                  ("input", "n_emitted"): np.zeros(self.ensemble.n_input, dtype=np.int32),
                   **self.state}
         stimulus = protocol.stimulus(images)
         if is_standalone(self.device):
@@ -67,7 +68,8 @@ class EnsembleSimulation:
         else:
             records = self._run_runtime(stimulus, values)
         self.runs_done += 1
-        return decode_presentations(self.ensemble.model, self.ensemble.n_exc, len(images), *records)
+        return decode_presentations(self.ensemble.model, self.ensemble.n_exc, len(images), *records,
+                                    input_spikes=protocol.input.n_emitted[:])
 
     def _view(self, owner: str, name: str):
         return getattr(self.ensemble.network[owner], name)
