@@ -86,3 +86,20 @@ def plot_bars(values: dict[str, float], path: str | Path, ylabel: str, title: st
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     _save(figure, path)
+
+
+def plot_lines(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
+               points: dict[str, tuple] | None = None) -> None:
+    """One line with markers per ``{label: (x, y)}``; ``points`` adds single labelled markers."""
+    figure, axes = plt.subplots(figsize=(5.5, 4))
+    for label, (x, y) in series.items():
+        order = np.argsort(x)
+        axes.plot(np.asarray(x)[order], np.asarray(y)[order], marker="o", label=label)
+    for label, (x, y) in (points or {}).items():
+        axes.plot([x], [y], marker="*", markersize=12, linestyle="none", label=label)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    _save(figure, path)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from brainnets.checkpoint import write_json_atomic
 from brainnets.plotting import plot_bars
+from brainnets.sweeps import run_all, run_once
 
 VARIANTS = {
     "inhibition_and_homeostasis": [],
@@ -25,19 +25,6 @@ VARIANTS = {
     "neither": ["--no-inhibition", "--no-homeostasis"],
 }
 THESIS = {"inhibition_and_homeostasis": 0.816, "homeostasis_only": 0.772, "neither": 0.683}  # Rathi 3.6
-
-
-def run_variant(name: str, flags: list[str], args) -> dict:
-    out = Path(args.work) / name
-    metrics = out / "metrics.json"
-    if not metrics.exists():
-        command = [sys.executable, "scripts/train_unimodal.py", "--model", args.model, "--n-exc", str(args.n_exc),
-                   "--train", str(args.train), "--test", str(args.test), "--seed", str(args.seed),
-                   "--out", str(out), "--quiet", *flags]
-        if (out / "checkpoint.npz").exists():
-            command.append("--resume")
-        subprocess.run(command, check=True)
-    return json.loads(metrics.read_text())
 
 
 def main(argv=None) -> int:
@@ -51,8 +38,10 @@ def main(argv=None) -> int:
     parser.add_argument("--work", required=True, help="folder for the three training runs")
     parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = dict(zip(VARIANTS, pool.map(lambda item: run_variant(*item, args), VARIANTS.items())))
+    common = ["--model", args.model, "--n-exc", str(args.n_exc), "--train", str(args.train),
+              "--test", str(args.test), "--seed", str(args.seed)]
+    results = run_all({name: partial(run_once, "train_unimodal", common + flags, Path(args.work) / name)
+                       for name, flags in VARIANTS.items()}, args.jobs)
     accuracies = {name: results[name]["accuracy"] for name in VARIANTS}
     document = {**accuracies, "thesis": THESIS, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
                 "seed": args.seed, "runs": results,

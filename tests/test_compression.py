@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from brainnets.config import ConfigError
 from brainnets.stdp.compression import (Compression, prune, quantize, random_connections,
                                         threshold_for_connectivity)
 from brainnets.stdp.ensemble import UnimodalEnsemble
@@ -138,3 +139,25 @@ def test_input_spike_count_matches_the_poisson_rate(numpy_runtime, model):
     assert shown.input_spikes.shape == (SIDE * SIDE,)
     assert shown.input_spikes.mean() == pytest.approx(expected, rel=0.05)
     assert shown.exc_spikes == shown.counts.sum()
+
+
+def test_the_schedule_file_holds_the_thesis_settings_and_names_bad_keys(tmp_path):
+    shipped = Compression.load("models/rathi2021_compression.toml")
+    assert shipped == Compression(mode="during", threshold=0.15, levels=3, n_batches=12, first_step=3)
+    assert Compression.load("models/rathi2021_compression.toml", threshold=0.3, mode=None).threshold == 0.3
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[compression]\nlevels = "continuous"\nbatches = 4\n')
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['batches'\]"):
+        Compression.load(bad)
+    bad.write_text('[compression]\nlevels = 1\n')
+    with pytest.raises(ConfigError, match="bad.toml.*levels"):
+        Compression.load(bad)
+
+
+def test_prune_quantize_rejects_bad_levels_and_reports_bad_settings(script, tmp_path, capsys):
+    prune_quantize = script("prune_quantize")
+    with pytest.raises(SystemExit):
+        prune_quantize.parse_args(["--levels", "1", "--out", str(tmp_path / "a")])
+    assert prune_quantize.main(["--mode", "random", "--out", str(tmp_path / "b")]) == 2
+    assert "random" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

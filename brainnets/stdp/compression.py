@@ -18,9 +18,13 @@ Nothing is normalized after the last step, nor at test time.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from ..config import ConfigError, read_toml, require_table
 
 MODES = ("baseline", "during", "end", "random")
 
@@ -97,6 +101,23 @@ class Compression:
             raise ValueError(f"connectivity must be in (0, 1], got {self.connectivity}")
         if self.mode == "random" and self.connectivity is None:
             raise ValueError("mode 'random' needs a connectivity")
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides) -> "Compression":
+        """The ``[compression]`` table of a model file; ``overrides`` that are not None replace its values.
+        ``levels = "continuous"`` means unquantized weights."""
+        table = dict(require_table(read_toml(path), "compression", path))
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(f"{path} [compression]: unknown key(s) {unknown}; known keys are {sorted(known)}")
+        if table.get("levels") == "continuous":
+            table["levels"] = None
+        table.update({name: value for name, value in overrides.items() if value is not None})
+        try:
+            return cls(**table)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{path} [compression]: {error}") from None
 
     @property
     def removes_synapses(self) -> bool:

@@ -1,0 +1,183 @@
+#!/usr/bin/env python
+"""The compression study of Rathi 2021 ch. 2 at 100 neurons: the runs behind Figs. 2.5-2.8 and a summary.
+
+Stages (each run is one scripts/prune_quantize.py run in WORK/<name>):
+  full   60,000 training images in 12 batches, first step after 3: the baseline, and threshold 0.15 with
+         continuous, 3-level and 2-level weights (Fig. 2.5 receptive fields, Fig. 2.8 energy)
+  sweep  the same schedule on the first --sweep-train images: baseline and thresholds 0.05 ... 0.30 for
+         each weight kind (Fig. 2.6 a, c)
+  order  on the sweep schedule, at the connectivity that pruning during training reaches at each of
+         --order-thresholds: pruning once at the end, and a random sparse network (Fig. 2.7)
+
+A finished run's metrics are copied to OUT/runs/<name>.json and count as done from then on, so a
+study can be continued on another machine from the committed results; a killed run resumes from its
+checkpoint in WORK. Writes OUT/summary.json and the figures.
+
+    python scripts/compression_study.py --work runs/compression --out docs/results/compression
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from brainnets.checkpoint import write_json_atomic
+from brainnets.plotting import plot_bars, plot_lines
+from brainnets.sweeps import run_all, run_once
+
+STAGES = ("full", "sweep", "order")
+KINDS = ("continuous", "3", "2")
+THESIS_ENERGY = {"continuous": 3.1, "2": 2.4}  # Rathi 2.5.4, MNIST, thresholds 0.15
+
+
+class Study:
+    def __init__(self, args):
+        self.args = args
+        self.out, self.work = Path(args.out), Path(args.work)
+
+    # -- runs ----------------------------------------------------------------------------------------
+    def options(self, n_train: int, mode: str, threshold: float = 0.0, levels: str = "continuous",
+                connectivity: float | None = None) -> list[str]:
+        a = self.args
+        options = ["--model", a.model, "--n-exc", str(a.n_exc), "--train", str(n_train), "--test", str(a.test),
+                   "--seed", str(a.seed), "--mode", mode, "--threshold", str(threshold), "--levels", levels,
+                   "--batches", str(a.batches), "--first-step", str(a.first_step)]
+        return options + (["--connectivity", f"{connectivity:.6f}"] if connectivity is not None else [])
+
+    @staticmethod
+    def name(n_train: int, mode: str, threshold: float = 0.0, levels: str = "continuous",
+             connectivity: float | None = None) -> str:
+        if mode == "baseline":
+            return f"n{n_train}_baseline"
+        if connectivity is not None:
+            return f"n{n_train}_{mode}_c{connectivity:.4f}"
+        return f"n{n_train}_{mode}_t{threshold:.2f}_{levels}"
+
+    def task(self, **run):
+        name = self.name(**run)
+        return name, partial(self.finished_run, name, self.options(**run))
+
+    def finished_run(self, name: str, options: list[str]) -> dict:
+        stored = self.out / "runs" / f"{name}.json"
+        if stored.exists():
+            return json.loads(stored.read_text())
+        metrics = run_once("prune_quantize", options, self.work / name)
+        if metrics["n_train"] == 60000:  # the receptive fields of Fig. 2.5
+            shutil.copyfile(self.work / name / "receptive_fields.png", self.out / "runs" / f"{name}_fields.png")
+        write_json_atomic(stored, metrics)
+        return metrics
+
+    def plan(self, stage: str) -> dict:
+        a = self.args
+        if stage == "full":
+            tasks = [self.task(n_train=60000, mode="baseline")]
+            tasks += [self.task(n_train=60000, mode="during", threshold=0.15, levels=k) for k in KINDS]
+        elif stage == "sweep":
+            tasks = [self.task(n_train=a.sweep_train, mode="baseline")]
+            tasks += [self.task(n_train=a.sweep_train, mode="during", threshold=t, levels=k)
+                      for k in KINDS for t in a.thresholds]
+        else:
+            reference = run_all(dict(self.task(n_train=a.sweep_train, mode="during", threshold=t)
+                                     for t in a.order_thresholds), a.jobs)
+            tasks = [self.task(n_train=a.sweep_train, mode=mode, connectivity=metrics["connectivity"])
+                     for metrics in reference.values() for mode in ("end", "random")]
+        return dict(tasks)
+
+    # -- results -------------------------------------------------------------------------------------
+    def summary(self) -> list[dict]:
+        runs = {path.stem: json.loads(path.read_text()) for path in sorted((self.out / "runs").glob("*.json"))}
+        baselines = {m["n_train"]: m for m in runs.values() if m["compression"]["mode"] == "baseline"}
+        rows = []
+        for name, m in runs.items():
+            c, base = m["compression"], baselines.get(m["n_train"])
+            steps = m["compression_steps"]
+            rows.append({
+                "name": name, "mode": c["mode"], "n_train": m["n_train"], "n_test": m["n_test"],
+                "threshold": steps[-1]["threshold"] if steps else (0.0 if c["mode"] == "baseline" else None),
+                "levels": c["levels"] or "continuous", "connectivity": m["connectivity"],
+                "n_synapses": m["n_synapses"], "accuracy": m["accuracy"],
+                "energy_ratio": base["test_exc_spikes"] / m["test_exc_spikes"] if base else None,
+                "synaptic_ops_ratio": base["test_synaptic_ops"] / m["test_synaptic_ops"] if base else None,
+            })
+        return rows
+
+    def figures(self, rows: list[dict]) -> None:
+        a, out = self.args, self.out
+
+        def select(**match):
+            return sorted((r for r in rows if all(r[k] == v for k, v in match.items())),
+                          key=lambda r: r["connectivity"])
+
+        def kind(levels):
+            return "continuous" if levels == "continuous" else f"{levels}-level"
+
+        sweep = {kind(k): select(n_train=a.sweep_train, mode="during", levels=k if k == "continuous" else int(k))
+                 for k in KINDS}
+        baseline = select(n_train=a.sweep_train, mode="baseline")
+        base_point = {"baseline": (0.0, baseline[0]["connectivity"])} if baseline else {}
+        if any(sweep.values()):
+            plot_lines({k: ([r["threshold"] for r in v], [r["connectivity"] for r in v]) for k, v in sweep.items()},
+                       out / "fig2_6a_connectivity.png", "pruning threshold", "connectivity",
+                       f"Connectivity vs threshold ({a.sweep_train} training images)", points=base_point)
+            plot_lines({k: ([r["connectivity"] for r in v], [100 * r["accuracy"] for r in v])
+                        for k, v in sweep.items()}, out / "fig2_6c_accuracy.png", "connectivity",
+                       "test accuracy (%)", f"Accuracy vs connectivity ({a.sweep_train} training images)",
+                       points={"baseline": (baseline[0]["connectivity"], 100 * baseline[0]["accuracy"])}
+                       if baseline else None)
+        order = {label: select(n_train=a.sweep_train, mode=mode, levels="continuous")
+                 for label, mode in (("pruned during training", "during"), ("pruned at the end", "end"),
+                                     ("random sparse from the start", "random"))}
+        if order["pruned at the end"]:
+            plot_lines({k: ([r["connectivity"] for r in v], [100 * r["accuracy"] for r in v])
+                        for k, v in order.items()}, out / "fig2_7_order.png", "connectivity", "test accuracy (%)",
+                       f"Three ways to a sparse network ({a.sweep_train} training images)")
+        energy = {kind(r["levels"]): r["energy_ratio"] for r in select(n_train=60000, mode="during")}
+        if energy:
+            plot_bars(energy, out / "fig2_8_energy.png", ylabel="test spikes, baseline / pruned",
+                      title="Energy improvement, threshold 0.15",
+                      reference={kind(k): v for k, v in THESIS_ENERGY.items()})
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    parser.add_argument("--model", default="models/diehl_cook_2015.toml")
+    parser.add_argument("--n-exc", type=int, default=100)
+    parser.add_argument("--test", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--first-step", type=int, default=3)
+    parser.add_argument("--sweep-train", type=int, default=12000, help="training images of the sweep schedule")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
+    parser.add_argument("--order-thresholds", type=float, nargs="+", default=[0.1, 0.2, 0.3])
+    parser.add_argument("--jobs", type=int, default=2, help="runs at the same time")
+    parser.add_argument("--work", required=True, help="folder for the individual runs")
+    parser.add_argument("--out", required=True, help="folder for summary.json, figures and runs/*.json")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    study = Study(args)
+    (study.out / "runs").mkdir(parents=True, exist_ok=True)
+    for stage in args.stages:
+        run_all(study.plan(stage), args.jobs)
+    rows = study.summary()
+    write_json_atomic(study.out / "summary.json", {
+        "runs": rows, "n_exc": args.n_exc, "seed": args.seed, "batches": args.batches,
+        "first_step": args.first_step, "sweep_train": args.sweep_train,
+        "command": "python scripts/compression_study.py " + " ".join(argv if argv is not None else sys.argv[1:])})
+    study.figures(rows)
+    for row in rows:
+        print(f"{row['name']:32s} connectivity {row['connectivity']:.3f}  accuracy {row['accuracy']:.4f}  "
+              f"energy x{row['energy_ratio'] or np.nan:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

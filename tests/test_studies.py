@@ -1,0 +1,80 @@
+"""The study drivers (ablation, compression) put runs together correctly; the runs themselves are faked."""
+import json
+
+import pytest
+
+from brainnets import sweeps
+
+
+def fake_metrics(n_train, mode, levels=None, connectivity=1.0, accuracy=0.8, spikes=1000, threshold=0.15):
+    steps = [] if mode in ("baseline", "random") else [{"after_images": n_train, "threshold": threshold,
+                                                          "connectivity": connectivity, "shared_values": None}]
+    return {"n_train": n_train, "n_test": 100, "accuracy": accuracy, "connectivity": connectivity,
+            "n_synapses": int(connectivity * 78400), "test_exc_spikes": spikes, "test_synaptic_ops": 10 * spikes,
+            "compression": {"mode": mode, "levels": levels}, "compression_steps": steps}
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """run_once answers from the command line instead of training: connectivity falls with the threshold."""
+    calls = []
+
+    def run_once(script, options, out):
+        value = dict(zip(options[::2], options[1::2]))
+        calls.append(value)
+        mode, threshold = value["--mode"], float(value["--threshold"])
+        levels = None if value["--levels"] == "continuous" else int(value["--levels"])
+        connectivity = float(value.get("--connectivity", 1 - 2 * threshold))
+        out.mkdir(parents=True)
+        (out / "receptive_fields.png").write_bytes(b"png")
+        return fake_metrics(int(value["--train"]), mode, levels, connectivity, accuracy=0.7 + connectivity / 10,
+                            spikes=int(1000 * (0.5 + connectivity)), threshold=threshold)
+
+    monkeypatch.setattr(sweeps, "run_once", run_once)
+    return calls
+
+
+def test_compression_study_plans_every_run_and_summarizes_them(script, tmp_path, fake_runs, monkeypatch):
+    study = script("compression_study")
+    monkeypatch.setattr(study, "run_once", sweeps.run_once)
+    out = tmp_path / "out"
+    assert study.main(["--work", str(tmp_path / "work"), "--out", str(out), "--thresholds", "0.1", "0.2",
+                       "--order-thresholds", "0.2", "--sweep-train", "1200", "--jobs", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    rows = {row["name"]: row for row in summary["runs"]}
+    # full: baseline + 3 kinds; sweep: baseline + 2 thresholds x 3 kinds; order: end + random at one connectivity
+    assert len(rows) == 4 + 7 + 2
+    assert len(fake_runs) == len(rows)  # the order stage's reference run was already done by the sweep
+    during = rows["n60000_during_t0.15_3"]
+    assert (during["mode"], during["levels"], during["threshold"], during["n_train"]) == ("during", 3, 0.15, 60000)
+    assert during["energy_ratio"] == pytest.approx(1500 / 1200)
+    assert rows["n1200_baseline"]["threshold"] == 0.0 and rows["n1200_baseline"]["energy_ratio"] == 1.0
+    assert rows["n1200_random_c0.6000"]["threshold"] is None
+    assert {"name", "threshold", "levels", "mode", "n_train", "connectivity", "accuracy",
+            "energy_ratio"} <= set(during)
+    for figure in ("fig2_6a_connectivity", "fig2_6c_accuracy", "fig2_7_order", "fig2_8_energy"):
+        assert (out / f"{figure}.png").exists(), figure
+    assert (out / "runs" / "n60000_baseline_fields.png").exists()
+
+    # a second call finds every run in OUT/runs and trains nothing
+    fake_runs.clear()
+    study.main(["--work", str(tmp_path / "work2"), "--out", str(out), "--thresholds", "0.1", "0.2",
+                "--order-thresholds", "0.2", "--sweep-train", "1200"])
+    assert fake_runs == []
+
+
+def test_ablation_collects_the_three_variants(script, tmp_path, monkeypatch):
+    ablation = script("ablation")
+    flags = {}
+
+    def run_once(name, options, out):
+        flags[out.name] = options
+        return {"accuracy": {"inhibition_and_homeostasis": 0.8, "homeostasis_only": 0.7, "neither": 0.6}[out.name]}
+
+    monkeypatch.setattr(ablation, "run_once", run_once)
+    assert ablation.main(["--train", "100", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "ab")]) == 0
+    document = json.loads((tmp_path / "ab.json").read_text())
+    assert document["homeostasis_only"] == 0.7 and document["n_train"] == 100
+    assert "--no-inhibition" in flags["neither"] and "--no-homeostasis" in flags["neither"]
+    assert "--no-inhibition" not in flags["inhibition_and_homeostasis"]
+    assert (tmp_path / "ab.png").exists()
