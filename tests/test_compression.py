@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from brainnets.config import ConfigError
-from brainnets.stdp.compression import (Compression, prune, quantize, random_connections,
+from brainnets.stdp.compression import (Compression, normalize_columns, prune, quantize, random_connections,
                                         threshold_for_connectivity)
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
@@ -44,6 +44,18 @@ def test_quantize_leaves_zeros_and_an_all_zero_matrix_alone():
     assert not quantize(np.zeros((3, 2)), 3).any()
     with pytest.raises(ValueError, match="levels"):
         quantize(WEIGHTS, 1)
+
+
+def test_normalizing_columns_scales_each_neuron_by_one_gain():
+    quantized = quantize(prune(WEIGHTS, 0.15), 3)
+    normalized, gains = normalize_columns(quantized, 2.0)
+    np.testing.assert_allclose(normalized.sum(axis=0), 2.0)
+    np.testing.assert_allclose(gains, 2.0 / quantized.sum(axis=0))
+    np.testing.assert_allclose(normalized / gains, quantized)  # the shared levels, column by column
+    zero_column = np.array([[0.0, 0.5], [0.0, 0.5]])
+    normalized, gains = normalize_columns(zero_column, 2.0)
+    np.testing.assert_array_equal(normalized, [[0, 1], [0, 1]])
+    np.testing.assert_array_equal(gains, [1, 2])
 
 
 def test_threshold_for_connectivity_keeps_the_largest_weights():

@@ -97,10 +97,15 @@ def test_pruning_during_training_tests_a_sparse_quantized_network_and_resumes_ex
     assert [step["after_images"] for step in whole["compression_steps"]] == [60, 90, 120]
     assert all(len(step["shared_values"]) == 2 for step in whole["compression_steps"])
     weights = np.load(tmp_path / "whole" / "network.npz")["weights"]
-    # the tested network holds only the critical synapses, at the two shared values of the last step
+    # the tested network holds only the critical synapses, at the two shared values of the last step,
+    # each neuron's column scaled by the gain that makes its weights sum to 78
+    last = whole["compression_steps"][-1]
     assert whole["n_synapses"] == np.count_nonzero(weights) < 784 * 20
-    assert whole["connectivity"] == whole["compression_steps"][-1]["connectivity"] < 0.5
-    np.testing.assert_allclose(np.unique(weights[weights > 0]), whole["compression_steps"][-1]["shared_values"])
+    assert whole["connectivity"] == whole["nonzero_fraction"] == last["connectivity"] < 0.5
+    assert all(step["column_gains"] is None for step in whole["compression_steps"][:-1])
+    shared_levels = weights / np.array(last["column_gains"])
+    np.testing.assert_allclose(np.unique(shared_levels[weights > 0].round(12)), last["shared_values"])
+    np.testing.assert_allclose(weights.sum(axis=0)[weights.any(axis=0)], 78.0)
     assert whole["test_exc_spikes"] >= np.load(tmp_path / "whole" / "responses.npz")["test_counts"].sum() > 0
     assert whole["test_synaptic_ops"] > 0
 

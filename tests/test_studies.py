@@ -10,6 +10,7 @@ def fake_metrics(n_train, mode, levels=None, connectivity=1.0, accuracy=0.8, spi
     steps = [] if mode in ("baseline", "random") else [{"after_images": n_train, "threshold": threshold,
                                                           "connectivity": connectivity, "shared_values": None}]
     return {"n_train": n_train, "n_test": 100, "accuracy": accuracy, "connectivity": connectivity,
+            "nonzero_fraction": connectivity,
             "n_synapses": int(connectivity * 78400), "test_exc_spikes": spikes, "test_synaptic_ops": 10 * spikes,
             "compression": {"mode": mode, "levels": levels}, "compression_steps": steps}
 

@@ -30,7 +30,7 @@ from ..checkpoint import load_arrays, save_arrays_atomic, write_json_atomic
 from ..datasets import LabelledImages
 from ..devices import DEVICES, use_device
 from ..provenance import provenance
-from .compression import Compression
+from .compression import Compression, normalize_columns
 from .ensemble import UnimodalEnsemble
 from .model import DiehlCookModel
 from .readout import assign_labels, confusion_matrix, predict
@@ -93,6 +93,7 @@ class UnimodalExperiment:
         self.tries = {phase: 0 for phase in PHASES}
         self.activity = {phase: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for phase in PHASES}
         self.seconds = {"build": 0.0, **{phase: 0.0 for phase in PHASES}}
+        self.provenance = provenance()  # the code as it was when the run started, not when it ends
 
     @property
     def checkpoint_path(self) -> Path:
@@ -150,10 +151,14 @@ class UnimodalExperiment:
         ensemble, compression = self.sim.ensemble, self.settings.compression
         trained = ensemble.weights(self.sim.state)
         weights = compression.apply(trained)
-        self.sim.state = ensemble.with_weights(self.sim.state, weights)
         shared = np.unique(weights[weights > 0]).tolist() if compression.levels else None
-        self.steps_done.append({"after_images": self.position, "threshold": compression.threshold_for(trained),
-                                "connectivity": float(np.mean(weights > 0)), "shared_values": shared})
+        step = {"after_images": self.position, "threshold": compression.threshold_for(trained),
+                "connectivity": float(np.mean(weights > 0)), "shared_values": shared, "column_gains": None}
+        if compression.normalize_last and self.position == self.compression_steps[-1]:
+            weights, gains = normalize_columns(weights, self.model.protocol.weight_sum)
+            step["column_gains"] = gains.tolist()
+        self.sim.state = ensemble.with_weights(self.sim.state, weights)
+        self.steps_done.append(step)
 
     def finalize(self) -> None:
         """Remove the non-critical (zero-weight) synapses for good: the network is rebuilt with only the
@@ -246,7 +251,7 @@ class UnimodalExperiment:
             "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "epochs": s.epochs,
             "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
             "model": s.model, "stdp_rule": type(self.model.stdp).__name__,
-            **provenance(),
+            **self.provenance,
             "build_seconds": self.seconds["build"],
             "train_seconds": self.seconds["train"],
             "train_ms_per_image": 1000 * self.seconds["train"] / n_trained,
@@ -254,7 +259,10 @@ class UnimodalExperiment:
             "presentations_per_image": {phase: self.tries[phase] / self._phase_length(phase)
                                         for phase in PHASES},
             "neurons_assigned_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
-            "connectivity": float(np.mean(weights > 0)),
+            # existing synapses / all possible ones (Rathi 2.5: the devices of the crossbar); the nonzero
+            # fraction also counts the synapses STDP drove to 0 as absent (the baseline's dot in Fig. 2.6a)
+            "connectivity": float(self.sim.ensemble.connections.mean()),
+            "nonzero_fraction": float(np.mean(weights > 0)),
             "n_synapses": int(self.sim.ensemble.connections.sum()),
             "compression": dataclasses.asdict(s.compression),
             "compression_steps": self.steps_done,
