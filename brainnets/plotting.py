@@ -103,3 +103,28 @@ def plot_lines(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: 
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     _save(figure, path)
+
+
+def plot_cochleagram(probabilities: np.ndarray, path: str | Path, *, frame_rate: float | None = None,
+                     center_frequencies: np.ndarray | None = None, title: str = "") -> None:
+    """Firing probability of every cochlear channel over time (Rathi 2021, Fig. 3.4, an utterance of "0").
+
+    ``probabilities`` is (frames, channels) with channel 0 the cochlea's base (highest frequency), drawn at
+    the top. ``frame_rate`` (frames per second of audio) puts seconds on the time axis instead of frames;
+    ``center_frequencies`` (Hz, one per channel) labels the channel axis with frequencies.
+    """
+    n_frames, n_channels = probabilities.shape
+    duration = n_frames / frame_rate if frame_rate else n_frames
+    figure, axes = plt.subplots(figsize=(7, 4))
+    image = axes.imshow(probabilities.T, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0,
+                        extent=(0, duration, n_channels - 0.5, -0.5))
+    axes.set_xlabel("time (s of audio)" if frame_rate else "frame")
+    if center_frequencies is None:
+        axes.set_ylabel("channel (0 = base, highest frequency)")
+    else:
+        ticks = np.arange(0, n_channels, max(1, n_channels // 8))
+        axes.set_yticks(ticks, [f"{center_frequencies[k] / 1000:.2g}" for k in ticks])
+        axes.set_ylabel("channel centre frequency (kHz)")
+    axes.set_title(title or "Cochleagram")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.02, label="firing probability")
+    _save(figure, path)
