@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--validate", type=image_range, default=range(55000, 60000), help="training images START:STOP")
     parser.add_argument("--out", required=True, help="JSON file")
     args = parser.parse_args(argv)
+    origin = provenance()  # the code as it was when the run started
     if Path(args.out).exists():
         raise ValueError(f"{args.out} exists; choose another --out")
     first_held_out = min(args.assign.start, args.validate.start)
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
     write_json_atomic(args.out, {
         "networks": results, "threshold": args.threshold,
         "assign_images": [args.assign.start, args.assign.stop],
-        "validate_images": [args.validate.start, args.validate.stop], **provenance(),
+        "validate_images": [args.validate.start, args.validate.stop], **origin,
         "command": "python scripts/validate.py " + " ".join(argv if argv is not None else sys.argv[1:])})
     return 0
 
