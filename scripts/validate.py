@@ -40,8 +40,9 @@ def image_range(text: str) -> range:
     return range(start, stop)
 
 
-def responses(sim: EnsembleSimulation, images: np.ndarray, batch: int) -> tuple[np.ndarray, int]:
+def responses(sim: EnsembleSimulation, images: np.ndarray) -> tuple[np.ndarray, int]:
     """Spike counts of every image with plasticity off, and the layer's spikes over all presentations."""
+    batch = sim.ensemble.protocol.slots_per_run
     counts = np.zeros((len(images), sim.ensemble.n_exc), dtype=np.int32)
     position, spikes = 0, 0
     while position < len(images):
@@ -102,8 +103,8 @@ def main(argv=None) -> int:
             for name, weights in variants(trained, args.threshold, model.protocol.weight_sum).items():
                 sim.state = ensemble.with_weights(sim.state, weights)
                 sim.state[("exc", "theta")] = theta
-                labels = assign_labels(responses(sim, assign, 250)[0], train.labels[args.assign])
-                validate_counts, spikes = responses(sim, validate, 250)
+                labels = assign_labels(responses(sim, assign)[0], train.labels[args.assign])
+                validate_counts, spikes = responses(sim, validate)
                 accuracy = float(np.mean(predict(validate_counts, labels) == train.labels[args.validate]))
                 sums = weights.sum(axis=0)
                 scores[name] = {"accuracy": accuracy, "nonzero_fraction": float(np.mean(weights > 0)),
