@@ -37,6 +37,8 @@ def experiment_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--n-exc", type=int, default=100, help="excitatory neurons")
     parser.add_argument("--train", type=int, default=60000, help="training images (first K of MNIST)")
     parser.add_argument("--test", type=int, default=10000, help="test images (first M of MNIST)")
+    parser.add_argument("--assign", type=int, default=None,
+                        help="label the neurons on the first K training images (default: all of --train)")
     parser.add_argument("--epochs", type=int, default=1, help="passes through the training images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICES, default="cpp",
@@ -55,7 +57,7 @@ def experiment_parser(description: str) -> argparse.ArgumentParser:
 def run_experiment(args: argparse.Namespace, **settings) -> dict:
     """Run the experiment the options describe (``settings`` adds or overrides fields); prints a summary."""
     settings = Settings(model=args.model, n_exc=args.n_exc, n_train=args.train, n_test=args.test,
-                        epochs=args.epochs, seed=args.seed, device=args.device,
+                        n_assign=args.assign, epochs=args.epochs, seed=args.seed, device=args.device,
                         inhibition=not args.no_inhibition, homeostasis=not args.no_homeostasis,
                         slots_per_run=args.slots_per_run, **settings)
     experiment = UnimodalExperiment(settings, load_mnist("train", args.data), load_mnist("test", args.data),

@@ -35,7 +35,7 @@ def interrupt(*args, **kwargs):
 
 
 def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_path, monkeypatch):
-    settings = Settings(model=MODEL, n_exc=20, n_train=120, n_test=60, seed=5, device="cpp",
+    settings = Settings(model=MODEL, n_exc=20, n_train=120, n_test=60, n_assign=80, seed=5, device="cpp",
                         slots_per_run=40, checkpoint_seconds=0.0)
     whole = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "whole", progress=False).run()
 
@@ -59,6 +59,7 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
                                  progress=False).run()
     for key in ("accuracy", "confusion_matrix", "neurons_assigned_per_class", "connectivity"):
         assert resumed[key] == whole[key], key
+    assert whole["n_assign"] == 80 and whole["presentations_per_image"]["assign"] >= 1
     np.testing.assert_array_equal(np.load(tmp_path / "broken" / "network.npz")["weights"],
                                   np.load(tmp_path / "whole" / "network.npz")["weights"])
 
@@ -74,9 +75,10 @@ def test_resume_refuses_different_settings(mnist_train, mnist_test, tmp_path):
         UnimodalExperiment(Settings(model=MODEL), mnist_train, mnist_test, tmp_path / "absent", resume=True)
 
 
-@pytest.mark.parametrize("field, value", [("n_exc", 0), ("epochs", 0), ("device", "tpu")])
+@pytest.mark.parametrize("field, value", [("n_exc", 0), ("epochs", 0), ("device", "tpu"), ("n_assign", 0),
+                                          ("n_assign", 60001)])
 def test_settings_are_checked(field, value):
-    with pytest.raises(ValueError, match=field if field != "device" else "device"):
+    with pytest.raises(ValueError, match=field):
         Settings(model=MODEL, **{field: value})
 
 

@@ -1,9 +1,13 @@
 """The study drivers (ablation, compression) put runs together correctly; the runs themselves are faked."""
 import json
 
+from pathlib import Path
+
 import pytest
+from brian2 import ms
 
 from brainnets import sweeps
+from brainnets.stdp.model import DiehlCookModel
 
 
 def fake_metrics(n_train, mode, levels=None, connectivity=1.0, accuracy=0.8, spikes=1000, threshold=0.15):
@@ -79,3 +83,16 @@ def test_ablation_collects_the_three_variants(script, tmp_path, monkeypatch):
     assert "--no-inhibition" in flags["neither"] and "--no-homeostasis" in flags["neither"]
     assert "--no-inhibition" not in flags["inhibition_and_homeostasis"]
     assert (tmp_path / "ab.png").exists()
+
+
+def test_scan_changes_exactly_one_constant_of_the_model_file(script, tmp_path):
+    scan = script("scan_constants")
+    text = Path("models/diehl_cook_2015.toml").read_text()
+    changed = scan.with_constant(text, "stdp", "tau", "30 ms")
+    assert [line for line in changed.splitlines() if line not in text.splitlines()] == [
+        'tau = "30 ms"  # set by scripts/scan_constants.py']
+    (tmp_path / "variant.toml").write_text(changed)
+    assert DiehlCookModel.load(tmp_path / "variant.toml").stdp.tau == 30 * ms
+    assert 'tau = "20 ms"' in scan.with_constant(text, "stdp_trace", "tau_pre", "5 ms")  # [stdp] untouched
+    with pytest.raises(ValueError, match=r"no constant 'eta' in section \[protocol\]"):
+        scan.with_constant(text, "protocol", "eta", "0.1")

@@ -3,8 +3,8 @@
 The three phases share one compiled network (``learning`` is a run argument):
 
 1. ``train``  - the training images, ``epochs`` times, with STDP and homeostasis on;
-2. ``assign`` - the same training images again with plasticity off, to label the neurons
-   (Diehl & Cook's published numbers use training-set responses, not the test set);
+2. ``assign`` - the same training images (or the first ``n_assign`` of them) again with plasticity off,
+   to label the neurons (Diehl & Cook's published numbers use training-set responses, not the test set);
 3. ``test``   - the test images, plasticity off.
 
 A :class:`~.compression.Compression` prunes and quantizes the input weights at batch boundaries of the
@@ -49,6 +49,7 @@ class Settings:
     n_exc: int = 100
     n_train: int = 60000
     n_test: int = 10000
+    n_assign: int | None = None  # label the neurons on the first K training images (default: all trained on)
     epochs: int = 1
     seed: int = 0
     device: str = "cpp"
@@ -62,6 +63,8 @@ class Settings:
         for name in ("n_exc", "n_train", "n_test", "epochs", "slots_per_run"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_assign is not None and not 1 <= self.n_assign <= self.n_train:
+            raise ValueError(f"n_assign must lie in 1..n_train={self.n_train}, got {self.n_assign}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
 
@@ -80,6 +83,7 @@ class UnimodalExperiment:
                              f"have {len(train)} and {len(test)}")
         self.settings = settings
         self.train, self.test = train.head(settings.n_train), test.head(settings.n_test)
+        self.assign = self.train.head(settings.n_assign or settings.n_train)
         self.out = Path(out_dir)
         self.progress = progress
         self._check_out_dir(resume)
@@ -88,7 +92,7 @@ class UnimodalExperiment:
         self.sim: EnsembleSimulation | None = None
         self.phase, self.position = 0, 0
         self.steps_done: list[dict] = []  # one entry per compression step
-        self.counts = {"assign": np.zeros((settings.n_train, settings.n_exc), dtype=np.int32),
+        self.counts = {"assign": np.zeros((len(self.assign), settings.n_exc), dtype=np.int32),
                        "test": np.zeros((settings.n_test, settings.n_exc), dtype=np.int32)}
         self.tries = {phase: 0 for phase in PHASES}
         self.activity = {phase: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for phase in PHASES}
@@ -114,13 +118,13 @@ class UnimodalExperiment:
             raise ExperimentError(f"{self.out} is not empty{hint}; choose another --out")
 
     def _phase_length(self, phase: str) -> int:
-        return {"train": self.settings.n_train * self.settings.epochs, "assign": self.settings.n_train,
+        return {"train": self.settings.n_train * self.settings.epochs, "assign": len(self.assign),
                 "test": self.settings.n_test}[phase]
 
     def _phase_images(self, phase: str) -> np.ndarray:
         if phase == "train":
             return np.tile(self.train.images, (self.settings.epochs, 1, 1))
-        return (self.train if phase == "assign" else self.test).images
+        return (self.assign if phase == "assign" else self.test).images
 
     def build(self) -> None:
         """Build (and compile) the network, as the checkpoint left it if there is one."""
@@ -240,7 +244,7 @@ class UnimodalExperiment:
         from ..plotting import plot_confusion, plot_receptive_fields
 
         s = self.settings
-        assignments = assign_labels(self.counts["assign"], self.train.labels)
+        assignments = assign_labels(self.counts["assign"], self.assign.labels)
         predictions = predict(self.counts["test"], assignments)
         confusion = confusion_matrix(self.test.labels, predictions)
         weights = self.sim.ensemble.weights(self.sim.state)
@@ -248,7 +252,8 @@ class UnimodalExperiment:
         n_trained = s.n_train * s.epochs
         metrics = {
             "accuracy": float(np.mean(predictions == self.test.labels)),
-            "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "epochs": s.epochs,
+            "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "n_assign": len(self.assign),
+            "epochs": s.epochs,
             "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
             "model": s.model, "stdp_rule": type(self.model.stdp).__name__,
             **self.provenance,
@@ -274,7 +279,7 @@ class UnimodalExperiment:
         save_arrays_atomic(self.out / "network.npz", {"weights": weights, "theta": theta,
                                                       "assignments": assignments})
         save_arrays_atomic(self.out / "responses.npz", {
-            "assign_counts": self.counts["assign"], "assign_labels": self.train.labels,
+            "assign_counts": self.counts["assign"], "assign_labels": self.assign.labels,
             "test_counts": self.counts["test"], "test_labels": self.test.labels, "test_predictions": predictions})
         plot_receptive_fields(weights, self.out / "receptive_fields.png",
                               title=f"{s.n_exc} neurons, {n_trained} training images")
