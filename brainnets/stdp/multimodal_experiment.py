@@ -197,7 +197,8 @@ def crossmodal_links(network: MultimodalNetwork, state: dict, assignments: np.nd
 
     A link counts as learned when STDP lifted its weight above the initial range (``w_init_high``);
     ``same_label_fraction`` is the share of the learned links whose two neurons carry the same label,
-    ``same_label_fraction_all`` the same share over every link (what chance wiring gives).
+    ``same_label_fraction_all`` the same share over every link (what chance wiring gives), and
+    ``same_label_weight_share`` the share of all cross-modal weight that same-label links carry.
     """
     links, high = network.crossmodal_links, network.multimodal_model.crossmodal.w_init_high
     same, learned, weights = [], [], []
@@ -216,6 +217,7 @@ def crossmodal_links(network: MultimodalNetwork, state: dict, assignments: np.nd
     summary = {"n_links": int(len(same)), "n_learned": int(learned.sum()),
                "same_label_fraction": float(same[learned].mean()) if learned.any() else 0.0,
                "same_label_fraction_all": float(same.mean()) if len(same) else 0.0,
+               "same_label_weight_share": float(weights[same].sum() / weights.sum()) if weights.sum() > 0 else 0.0,
                "mean_weight_same_label": float(weights[same].mean()) if same.any() else 0.0,
                "mean_weight_other": float(weights[~same].mean()) if (~same).any() else 0.0}
     return {"summary": summary, "arrays": arrays}
