@@ -88,3 +88,26 @@ def load_mnist(split: str, data_dir: str | Path | None = None) -> LabelledImages
         raise DataError(f"{folder / 'mnist'}: {split} images {images.shape} do not match labels "
                         f"{labels.shape}")
     return LabelledImages(images, labels)
+
+
+NOISE_KINDS = ("none", "awgn", "awgn_contrast")
+
+
+def degrade_images(images: np.ndarray, kind: str, rng: np.random.Generator, *, awgn_snr_db: float = 9.5,
+                   contrast_scale: float = 0.5, awgn_contrast_snr_db: float = 12.0) -> np.ndarray:
+    """n-MNIST-like copies of uint8 ``images`` (Basu et al. 2017): ``"awgn"`` adds white Gaussian noise at
+    ``awgn_snr_db`` (over each image's mean squared intensity, pixels in [0, 1]); ``"awgn_contrast"`` first
+    scales the intensities by ``contrast_scale``, then adds noise at ``awgn_contrast_snr_db``; ``"none"``
+    returns the images. Results are clipped to [0, 1] and returned as uint8."""
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"image noise must be one of {NOISE_KINDS}, got {kind!r}")
+    if kind == "none":
+        return images
+    x = np.asarray(images, dtype=np.float64) / 255
+    snr_db = awgn_snr_db
+    if kind == "awgn_contrast":
+        x, snr_db = x * contrast_scale, awgn_contrast_snr_db
+    power = np.mean(x ** 2, axis=tuple(range(1, x.ndim)), keepdims=True)
+    sigma = np.sqrt(power / 10 ** (snr_db / 10))
+    noisy = np.clip(x + sigma * rng.standard_normal(x.shape), 0, 1)
+    return np.round(noisy * 255).astype(np.uint8)

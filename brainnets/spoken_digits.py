@@ -342,3 +342,30 @@ def split_ti46_official(corpus: SpokenDigits) -> tuple[SpokenDigits, SpokenDigit
     the test sessions ``s1``-``s8`` (16 tokens) for testing. Needs a corpus from :func:`load_ti46`."""
     sessions = np.array([parse_ti46_name(Path(name))[2] for name in corpus.utterances])
     return _by_mask(corpus, sessions != "se")
+
+
+# ----------------------------------------------------------------------------------- by description
+
+SPLITS = ("utterance", "speaker", "ti46")
+
+
+def load_spoken_digits(source: str) -> SpokenDigits:
+    """``"shipped"``, ``"fsdd:FOLDER"`` or ``"ti46:FOLDER"``: the corpus such a description names."""
+    kind, _, folder = source.partition(":")
+    if kind == "shipped" and not folder:
+        return load_shipped()
+    if kind in ("fsdd", "ti46") and folder:
+        return load_fsdd_folder(folder) if kind == "fsdd" else load_ti46(folder)
+    raise ValueError(f"audio source must be 'shipped', 'fsdd:FOLDER' or 'ti46:FOLDER', got {source!r}")
+
+
+def split_spoken_digits(corpus: SpokenDigits, split: str, seed: int = 0) -> tuple[SpokenDigits, SpokenDigits]:
+    """(train, test) by ``split``: "utterance" (TI46-like, :func:`split_by_utterance`), "speaker"
+    (:func:`split_by_speaker`) or "ti46" (the corpus's own sessions, :func:`split_ti46_official`)."""
+    if split == "utterance":
+        return split_by_utterance(corpus, seed=seed)
+    if split == "speaker":
+        return split_by_speaker(corpus, seed=seed)
+    if split == "ti46":
+        return split_ti46_official(corpus)
+    raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

@@ -101,7 +101,7 @@ def main(argv=None) -> int:
                                         rng=np.random.default_rng(settings["seed"]))
             sim = EnsembleSimulation(ensemble, "cpp", build, seed=settings["seed"])
             for name, weights in variants(trained, args.threshold, model.protocol.weight_sum).items():
-                sim.state = ensemble.with_weights(sim.state, weights)
+                sim.state = ensemble.layer.with_weights(sim.state, weights)
                 sim.state[("exc", "theta")] = theta
                 labels = assign_labels(responses(sim, assign)[0], train.labels[args.assign])
                 validate_counts, spikes = responses(sim, validate)

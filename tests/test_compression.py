@@ -105,35 +105,35 @@ def bright(n):
 
 def test_a_pruned_synapse_stays_and_can_become_critical_again(numpy_runtime, model):
     sim = simulation(model)
-    weights = sim.ensemble.weights(sim.state)
+    weights = sim.ensemble.layer.weights(sim.state)
     pruned = prune(weights, np.quantile(weights, 0.5))
-    sim.state = sim.ensemble.with_weights(sim.state, pruned)
+    sim.state = sim.ensemble.layer.with_weights(sim.state, pruned)
     assert len(sim.state[("input_synapses", "w")]) == SIDE * SIDE * 4  # still connected
     sim.present(bright(2), learning=True)
-    regrown = sim.ensemble.weights(sim.state)[pruned == 0]
+    regrown = sim.ensemble.layer.weights(sim.state)[pruned == 0]
     assert (regrown > 0).any()
 
 
 def test_a_neuron_with_every_weight_pruned_keeps_zero_weights(numpy_runtime, model):
     sim = simulation(model)
-    weights = sim.ensemble.weights(sim.state)
+    weights = sim.ensemble.layer.weights(sim.state)
     weights[:, 0] = 0
-    sim.state = sim.ensemble.with_weights(sim.state, weights)
+    sim.state = sim.ensemble.layer.with_weights(sim.state, weights)
     sim.present(np.zeros((1, SIDE, SIDE), dtype=np.uint8), learning=True)  # normalizes, no input spikes
-    assert not sim.ensemble.weights(sim.state)[:, 0].any()
-    np.testing.assert_allclose(sim.ensemble.weights(sim.state)[:, 1:].sum(axis=0), model.protocol.weight_sum)
+    assert not sim.ensemble.layer.weights(sim.state)[:, 0].any()
+    np.testing.assert_allclose(sim.ensemble.layer.weights(sim.state)[:, 1:].sum(axis=0), model.protocol.weight_sum)
 
 
 def test_removing_the_pruned_synapses_leaves_the_survivors_behaviour_unchanged(numpy_runtime, model):
     full = simulation(model)
-    weights = full.ensemble.weights(full.state)
+    weights = full.ensemble.layer.weights(full.state)
     pruned = prune(weights, np.quantile(weights, 0.6))
-    full.state = full.ensemble.with_weights(full.state, pruned)
+    full.state = full.ensemble.layer.with_weights(full.state, pruned)
     survivors = pruned > 0
     sparse = simulation(model, connections=survivors)
     assert len(sparse.state[("input_synapses", "w")]) == survivors.sum() < weights.size
-    sparse.state = full.ensemble.restricted_state(full.state, survivors)
-    np.testing.assert_array_equal(sparse.ensemble.weights(sparse.state), pruned)
+    sparse.state = full.ensemble.layer.restricted_state(full.state, survivors)
+    np.testing.assert_array_equal(sparse.ensemble.layer.weights(sparse.state), pruned)
 
     images = bright(2) // 2
     shown_full, shown_sparse = full.present(images, learning=False), sparse.present(images, learning=False)

@@ -73,7 +73,7 @@ def test_weights_are_normalized_before_each_presentation_while_learning(numpy_ru
     frozen_stdp = dataclasses.replace(model, stdp=dataclasses.replace(model.stdp, eta=0.0))
     sim = small_simulation(frozen_stdp, slots=2)
     sim.present(bright(2), learning=True)
-    sums = sim.ensemble.weights(sim.state).sum(axis=0)
+    sums = sim.ensemble.layer.weights(sim.state).sum(axis=0)
     np.testing.assert_allclose(sums, model.protocol.weight_sum, rtol=1e-12)
 
 
@@ -97,7 +97,7 @@ def test_learning_changes_weights_and_thresholds(numpy_runtime, model, rule):
     assert shown.counts.sum() > 0
     fired = shown.counts.sum(axis=0) > 0
     assert np.all(sim.state[("exc", "theta")][fired] > float(model.excitatory.theta_init))
-    sums = sim.ensemble.weights(sim.state).sum(axis=0)
+    sums = sim.ensemble.layer.weights(sim.state).sum(axis=0)
     assert not np.allclose(sums[fired], model.protocol.weight_sum)  # STDP moved them after normalizing
 
 

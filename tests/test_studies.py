@@ -96,3 +96,29 @@ def test_scan_changes_exactly_one_constant_of_the_model_file(script, tmp_path):
     assert 'tau = "20 ms"' in scan.with_constant(text, "stdp_trace", "tau_pre", "5 ms")  # [stdp] untouched
     with pytest.raises(ValueError, match=r"no constant 'eta' in section \[protocol\]"):
         scan.with_constant(text, "protocol", "eta", "0.1")
+
+
+def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, monkeypatch):
+    study = script("train_multimodal")
+    options = {}
+
+    def run_once(name, arm_options, out):
+        options[str(out.relative_to(tmp_path / "mm" / "arms"))] = arm_options
+        accuracy = 0.9 if "multimodal" in out.name else 0.7
+        return {"accuracy": accuracy, "accuracy_missing_audio": 0.75} if out.name == "multimodal" else {
+            "accuracy": accuracy}
+
+    monkeypatch.setattr(study, "run_once", run_once)
+    assert study.main(["--noise", "awgn", "--train", "50", "--out", str(tmp_path / "mm")]) == 0
+    assert sorted(options) == ["audio_only", "image_only", "multimodal", "multimodal_no_crossmodal",
+                               "noisy_awgn/image_only", "noisy_awgn/multimodal", "noisy_awgn/multimodal_no_crossmodal"]
+    assert "--no-crossmodal" in options["multimodal_no_crossmodal"] and "--no-crossmodal" not in options["multimodal"]
+    image_only = options["image_only"]
+    assert image_only[image_only.index("--n-image") + 1] == "100" and image_only[image_only.index("--n-audio") + 1] == "0"
+    assert options["noisy_awgn/multimodal"][-2:] == ["--noise", "awgn"]
+    document = json.loads((tmp_path / "mm" / "metrics.json").read_text())
+    assert document["arms"]["multimodal"]["accuracy_missing_audio"] == 0.75
+    assert (tmp_path / "mm" / "accuracies.png").exists()
+    with pytest.raises(SystemExit):
+        study.main(["--split", "by-colour", "--out", str(tmp_path / "other")])
+    assert study.main(["--out", str(tmp_path / "mm")]) == 2  # finished: never overwritten

@@ -7,6 +7,9 @@ partner (lateral inhibition). The E->I and I->E weights are fixed.
 Before every presentation while learning, each excitatory neuron's input weights are rescaled to sum
 to ``weight_sum`` (Diehl & Cook's normalization). That happens inside the simulation, at the start of
 each slot, in three ``run_regularly`` steps: clear the per-neuron sums, add up the weights, rescale.
+
+:class:`PresentedNetwork` puts layers, their protocol and any links between layers into one network;
+:class:`UnimodalEnsemble` is the network of one layer shown images.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from brian2 import Network, Synapses, defaultclock
 
 from ..neurons import excitatory_group, inhibitory_group
 from .model import DiehlCookModel
-from .protocol import Protocol
+from .protocol import Protocol, Stream
 
 NORMALIZE_INPUT_WEIGHTS = [
     # (object, code, order) - run at the start of every slot, in this order
@@ -33,7 +36,8 @@ class DiehlCookLayer:
 
     ``inhibition=False`` leaves out the inhibitory population, ``homeostasis=False`` keeps theta at its
     initial value (the ablations of Rathi 3.6). ``connections`` (a boolean (n_input, n_exc) matrix)
-    makes the input synapses sparse; by default they are all-to-all.
+    makes the input synapses sparse; by default they are all-to-all. ``name`` prefixes the names of the
+    Brian2 objects, so that several layers can share a network.
 
     Nothing random is drawn by Brian2 at build time: the input delays and initial weights come from
     ``rng``, drawn for the full matrix whatever ``connections`` is, so that a seed gives every synapse
@@ -41,7 +45,7 @@ class DiehlCookLayer:
     """
 
     def __init__(self, model: DiehlCookModel, n_exc: int, source, *, connections: np.ndarray | None = None,
-                 inhibition: bool = True, homeostasis: bool = True, rng: np.random.Generator):
+                 inhibition: bool = True, homeostasis: bool = True, rng: np.random.Generator, name: str = ""):
         n_input = len(source)
         if n_exc < 1 or n_input < 1:
             raise ValueError(f"n_exc and n_input must be >= 1, got {n_exc}, {n_input}")
@@ -52,14 +56,16 @@ class DiehlCookLayer:
             raise ValueError(f"connections must have shape {(n_input, n_exc)}, got {connections.shape}")
         self.connections = connections
         self.inhibition, self.homeostasis = inhibition, homeostasis
+        self.name = name
+        prefix = f"{name}_" if name else ""
         defaultclock.dt = model.dt
         self.exc = excitatory_group(n_exc, model.excitatory, homeostasis=homeostasis,
-                                    extra_model="input_weight_sum : 1")
+                                    extra_model="input_weight_sum : 1", name=f"{prefix}exc")
         rule = model.stdp
         self.input_synapses = Synapses(
             source, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
             namespace={**rule.namespace(), "weight_sum": model.protocol.weight_sum},
-            name="input_synapses")
+            name=f"{prefix}input_synapses")
         # input-major order, the order of connections[connections] (see weights())
         pre, post = np.nonzero(connections)
         self.input_synapses.connect(i=pre, j=post)
@@ -72,37 +78,26 @@ class DiehlCookLayer:
         self.objects = [self.exc, self.input_synapses]
         if inhibition:
             c = model.connectivity
-            self.inh = inhibitory_group(n_exc, model.inhibitory)
+            self.inh = inhibitory_group(n_exc, model.inhibitory, name=f"{prefix}inh")
             exc_to_inh = Synapses(self.exc, self.inh, on_pre="ge_post += w_exc_to_inh",
-                                  namespace={"w_exc_to_inh": c.w_exc_to_inh}, name="exc_to_inh")
+                                  namespace={"w_exc_to_inh": c.w_exc_to_inh}, name=f"{prefix}exc_to_inh")
             exc_to_inh.connect(j="i")
             inh_to_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_to_exc",
-                                  namespace={"w_inh_to_exc": c.w_inh_to_exc}, name="inh_to_exc")
+                                  namespace={"w_inh_to_exc": c.w_inh_to_exc}, name=f"{prefix}inh_to_exc")
             inh_to_exc.connect(condition="i != j")
             self.objects += [self.inh, exc_to_inh, inh_to_exc]
 
-
-class UnimodalEnsemble(DiehlCookLayer):
-    """A :class:`DiehlCookLayer` driven by the in-simulation :class:`Protocol`, all in ``self.network``."""
-
-    def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
-                 slots_per_run: int = 100, connections: np.ndarray | None = None, inhibition: bool = True,
-                 homeostasis: bool = True, rng: np.random.Generator):
-        self.protocol = Protocol(model, n_input, slots_per_run)
-        super().__init__(model, n_exc, self.protocol.input, connections=connections, inhibition=inhibition,
-                         homeostasis=homeostasis, rng=rng)
+    def normalize_every(self, period) -> None:
+        """Rescale the input weights (while learning) at the start of every ``period``: every slot."""
         owners = {"exc": self.exc, "input_synapses": self.input_synapses}
         for owner, code, order in NORMALIZE_INPUT_WEIGHTS:
-            owners[owner].run_regularly(code, dt=model.slot_steps * model.dt, when="start", order=order,
-                                        name=f"normalize_{owner}_{-order}")
-        self.network = Network(*self.objects, *self.protocol.watch(self.exc))
+            owners[owner].run_regularly(code, dt=period, when="start", order=order,
+                                        name=f"{owners[owner].name}_normalize_{-order}")
 
     def state_variables(self) -> dict:
         """Dynamic state that must survive from one run to the next: ``{group: [names]}``."""
         neuron_state = ["v", "ge", "gi", "lastspike"]
-        state = {self.exc: neuron_state + ["theta"],
-                 self.input_synapses: list(self.model.stdp.state_variables),
-                 self.protocol.group: ["intensity", "retries"]}
+        state = {self.exc: neuron_state + ["theta"], self.input_synapses: list(self.model.stdp.state_variables)}
         if self.inh is not None:
             state[self.inh] = neuron_state
         return state
@@ -136,3 +131,60 @@ class UnimodalEnsemble(DiehlCookLayer):
         keep = connections[self.connections]
         owner = self.input_synapses.name
         return {key: (value[keep] if key[0] == owner else value) for key, value in state.items()}
+
+
+class PresentedNetwork:
+    """Layers fed by the streams of one :class:`Protocol`, plus ``links``: further plastic parts between
+    them (objects with ``objects`` and the state methods of a layer). What
+    :class:`~.simulation.EnsembleSimulation` runs; ``layers`` are judged in the protocol's order."""
+
+    def __init__(self, protocol: Protocol, layers: list[DiehlCookLayer], links: list | None = None):
+        self.protocol, self.layers, self.links = protocol, layers, links or []
+        for layer in layers:
+            layer.normalize_every(protocol.model.slot_steps * protocol.model.dt)
+        watched = protocol.watch([layer.exc for layer in layers])
+        parts = [*layers, *self.links]
+        self.network = Network(*[obj for part in parts for obj in part.objects], *watched)
+
+    @property
+    def parts(self) -> list:
+        return [*self.layers, *self.links]
+
+    @property
+    def model(self) -> DiehlCookModel:
+        return self.protocol.model
+
+    @property
+    def n_exc(self) -> int:
+        return sum(layer.n_exc for layer in self.layers)
+
+    def state_variables(self) -> dict:
+        """Dynamic state that must survive from one run to the next: ``{group: [names]}``."""
+        state = {self.protocol.group: ["intensity", "retries"]}
+        for part in self.parts:
+            state.update(part.state_variables())
+        return state
+
+    def time_stamps(self) -> set:
+        """(group name, variable) pairs that hold absolute times."""
+        return set().union(*(part.time_stamps() for part in self.parts))
+
+    def initial_state(self) -> dict:
+        """Values at the start of training, keyed ``(group name, variable)``; others keep Brian2's."""
+        return {key: value for part in self.parts for key, value in part.initial_state().items()}
+
+
+class UnimodalEnsemble(PresentedNetwork):
+    """One :class:`DiehlCookLayer` shown images by the in-simulation :class:`Protocol`."""
+
+    def __init__(self, model: DiehlCookModel, n_exc: int, n_input: int = 784, *,
+                 slots_per_run: int = 100, connections: np.ndarray | None = None, inhibition: bool = True,
+                 homeostasis: bool = True, rng: np.random.Generator):
+        protocol = Protocol(model, [Stream("", n_input, model.protocol.rate_per_pixel)], ["exc"], slots_per_run)
+        self.layer = DiehlCookLayer(model, n_exc, protocol.inputs[""], connections=connections,
+                                    inhibition=inhibition, homeostasis=homeostasis, rng=rng)
+        super().__init__(protocol, [self.layer])
+
+    def stimuli(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """The stimulus of every stream for a run showing ``images``."""
+        return {"": images}

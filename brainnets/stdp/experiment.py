@@ -36,7 +36,6 @@ from .model import DiehlCookModel
 from .readout import assign_labels, confusion_matrix, predict
 from .simulation import EnsembleSimulation
 
-PHASES = ("train", "assign", "test")
 
 
 class ExperimentError(RuntimeError):
@@ -75,28 +74,27 @@ class Settings:
         return document
 
 
-class UnimodalExperiment:
-    def __init__(self, settings: Settings, train: LabelledImages, test: LabelledImages,
-                 out_dir: str | Path, resume: bool = False, progress: bool = True):
-        if len(train) < settings.n_train or len(test) < settings.n_test:
-            raise ValueError(f"asked for {settings.n_train} training and {settings.n_test} test images, "
-                             f"have {len(train)} and {len(test)}")
+class PhasedExperiment:
+    """Phases of presentations to one network, checkpointed and resumable.
+
+    Subclasses say what the phases are (``phases``: name -> whether it learns), what each shows
+    (:meth:`_phase_items`), how the network is built (:meth:`_build_simulation`) and what the results are
+    (:meth:`_finish`); ``counts[phase]`` receives the excitatory spike counts of every item shown.
+    """
+
+    phases: dict[str, bool]
+
+    def __init__(self, settings, out_dir: str | Path, resume: bool, progress: bool):
         self.settings = settings
-        self.train, self.test = train.head(settings.n_train), test.head(settings.n_test)
-        self.assign = self.train.head(settings.n_assign or settings.n_train)
         self.out = Path(out_dir)
         self.progress = progress
         self._check_out_dir(resume)
-        self.model = DiehlCookModel.load(settings.model)
-        self.compression_steps = settings.compression.steps(self._phase_length("train"))
         self.sim: EnsembleSimulation | None = None
         self.phase, self.position = 0, 0
-        self.steps_done: list[dict] = []  # one entry per compression step
-        self.counts = {"assign": np.zeros((len(self.assign), settings.n_exc), dtype=np.int32),
-                       "test": np.zeros((settings.n_test, settings.n_exc), dtype=np.int32)}
-        self.tries = {phase: 0 for phase in PHASES}
-        self.activity = {phase: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for phase in PHASES}
-        self.seconds = {"build": 0.0, **{phase: 0.0 for phase in PHASES}}
+        self.counts: dict[str, np.ndarray] = {}
+        self.tries = {phase: 0 for phase in self.phases}
+        self.activity = {phase: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for phase in self.phases}
+        self.seconds = {"build": 0.0, **{phase: 0.0 for phase in self.phases}}
         self.provenance = provenance()  # the code as it was when the run started, not when it ends
 
     @property
@@ -117,112 +115,114 @@ class UnimodalExperiment:
             hint = " (it has a checkpoint: add --resume)" if self.checkpoint_path.exists() else ""
             raise ExperimentError(f"{self.out} is not empty{hint}; choose another --out")
 
-    def _phase_length(self, phase: str) -> int:
-        return {"train": self.settings.n_train * self.settings.epochs, "assign": len(self.assign),
-                "test": self.settings.n_test}[phase]
+    # -- what subclasses provide -------------------------------------------------------------------
+    def _phase_items(self, phase: str):
+        raise NotImplementedError
 
-    def _phase_images(self, phase: str) -> np.ndarray:
-        if phase == "train":
-            return np.tile(self.train.images, (self.settings.epochs, 1, 1))
-        return (self.assign if phase == "assign" else self.test).images
+    def _build_simulation(self, structure: dict) -> None:
+        """Build ``self.sim``; ``structure`` holds the arrays of :meth:`_structure` when resuming."""
+        raise NotImplementedError
+
+    def _finish(self) -> dict:
+        raise NotImplementedError
+
+    def _structure(self) -> dict[str, np.ndarray]:
+        """Arrays the network's build depends on beyond the settings (checkpointed)."""
+        return {}
+
+    def _judged(self, phase: str) -> dict[str, bool] | None:
+        return None
+
+    def _batch_stops(self, phase: str) -> list[int]:
+        """Positions a run must stop at, besides every ``slots_per_run`` items."""
+        return []
+
+    def _after_batch(self, phase: str) -> None:
+        pass
+
+    def _after_phase(self, phase: str) -> None:
+        pass
+
+    # -- running -----------------------------------------------------------------------------------
+    def _phase_length(self, phase: str) -> int:
+        return len(self._phase_items(phase))
 
     def build(self) -> None:
         """Build (and compile) the network, as the checkpoint left it if there is one."""
         self.out.mkdir(parents=True, exist_ok=True)
         if self.checkpoint_path.exists():
             saved = load_arrays(self.checkpoint_path)
-            self._build_simulation(saved.pop("connections"))
+            self._build_simulation({key.split("/", 1)[1]: saved.pop(key) for key in list(saved)
+                                    if key.startswith("structure/")})
             self._restore(saved)
         else:
-            shape = (self.train.images[0].size, self.settings.n_exc)
-            rng = np.random.default_rng([self.settings.seed, 1])  # not the stream of the delays and weights
-            self._build_simulation(self.settings.compression.initial_connections(shape, rng))
+            self._build_simulation({})
             write_json_atomic(self.out / "settings.json", self.settings.identity())
 
-    def _build_simulation(self, connections: np.ndarray | None) -> None:
-        s = self.settings
+    def _timed_build(self, build) -> None:
         started = time.perf_counter()
-        build_dir = self.out / "standalone"
-        use_device(s.device, build_dir)
-        ensemble = UnimodalEnsemble(self.model, s.n_exc, self.train.images[0].size, slots_per_run=s.slots_per_run,
-                                    connections=connections, inhibition=s.inhibition, homeostasis=s.homeostasis,
-                                    rng=np.random.default_rng(s.seed))
-        self.sim = EnsembleSimulation(ensemble, s.device, build_dir, seed=s.seed)
+        self.sim = build()
         self.seconds["build"] += time.perf_counter() - started
-
-    def compress(self) -> None:
-        """One pruning (+ quantization) step on the input weights of the running network."""
-        ensemble, compression = self.sim.ensemble, self.settings.compression
-        trained = ensemble.weights(self.sim.state)
-        weights = compression.apply(trained)
-        shared = np.unique(weights[weights > 0]).tolist() if compression.levels else None
-        step = {"after_images": self.position, "threshold": compression.threshold_for(trained),
-                "connectivity": float(np.mean(weights > 0)), "shared_values": shared, "column_gains": None}
-        if compression.normalize_last and self.position == self.compression_steps[-1]:
-            weights, gains = normalize_columns(weights, self.model.protocol.weight_sum)
-            step["column_gains"] = gains.tolist()
-        self.sim.state = ensemble.with_weights(self.sim.state, weights)
-        self.steps_done.append(step)
-
-    def finalize(self) -> None:
-        """Remove the non-critical (zero-weight) synapses for good: the network is rebuilt with only the
-        survivors, every other part of its state carried over."""
-        old = self.sim
-        survivors = old.ensemble.weights(old.state) > 0
-        self._build_simulation(survivors)
-        self.sim.state = old.ensemble.restricted_state(old.state, survivors)
-        self.sim.runs_done = old.runs_done
 
     def run(self) -> dict:
         """All remaining phases; returns the metrics (also written to ``metrics.json``)."""
         if self.sim is None:
             self.build()
         last_save = time.perf_counter()
-        while self.phase < len(PHASES):
-            name = PHASES[self.phase]
-            images = self._phase_images(name)
-            bar = tqdm(total=len(images), initial=self.position, desc=name, unit="img",
+        names = list(self.phases)
+        while self.phase < len(names):
+            name = names[self.phase]
+            items = self._phase_items(name)
+            bar = tqdm(total=len(items), initial=self.position, desc=name, unit="item",
                        disable=not self.progress, smoothing=0.05)
-            stops = (self.compression_steps if name == "train" else []) + [len(images)]
-            while self.position < len(images):
+            stops = self._batch_stops(name) + [len(items)]
+            while self.position < len(items):
                 started = time.perf_counter()
                 stop = min(self.position + self.settings.slots_per_run,
                            min(s for s in stops if s > self.position))
-                shown = self.sim.present(images[self.position:stop], learning=(name == "train"))
+                shown = self.sim.present(items[self.position:stop], learning=self.phases[name],
+                                         judged=self._judged(name))
                 if name in self.counts:
                     self.counts[name][self.position:self.position + shown.n_done] = shown.counts
                 self.position += shown.n_done
                 self._count_activity(name, shown)
-                if name == "train" and self.position in self.compression_steps:
-                    self.compress()
+                self._after_batch(name)
                 self.seconds[name] += time.perf_counter() - started
                 bar.update(shown.n_done)
                 if time.perf_counter() - last_save > self.settings.checkpoint_seconds:
                     self._save()
                     last_save = time.perf_counter()
             bar.close()
-            if name == "train" and self.settings.compression.removes_synapses:
-                self.finalize()
+            self._after_phase(name)
             self.phase, self.position = self.phase + 1, 0
             self._save()
         return self._finish()
 
+    def _fan_out(self) -> np.ndarray:
+        """Synapses each input neuron drives (for the synaptic-operation count)."""
+        return np.concatenate([layer.connections.sum(axis=1) for layer in self.sim.ensemble.layers])
+
     def _count_activity(self, phase: str, shown) -> None:
-        fan_out = self.sim.ensemble.connections.sum(axis=1)
         counters = self.activity[phase]
         counters["exc_spikes"] += shown.exc_spikes
         counters["input_spikes"] += int(shown.input_spikes.sum())
-        counters["synaptic_ops"] += int(shown.input_spikes @ fan_out)
+        counters["synaptic_ops"] += int(shown.input_spikes @ self._fan_out())
         self.tries[phase] += int(shown.tries.sum())
 
     # -- checkpoints -------------------------------------------------------------------------------
+    def _extra_progress(self) -> dict:
+        return {}
+
+    def _restore_extra(self, progress: dict) -> None:
+        pass
+
     def _save(self) -> None:
         arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
         arrays.update({f"counts/{phase}": counts for phase, counts in self.counts.items()})
-        arrays["connections"] = self.sim.ensemble.connections
+        arrays.update({f"structure/{name}": value for name, value in self._structure().items()})
         progress = {"phase": self.phase, "position": self.position, "runs_done": self.sim.runs_done,
-                    "tries": self.tries, "activity": self.activity, "steps_done": self.steps_done,
-                    "seconds": self.seconds}
+                    "tries": self.tries, "activity": self.activity, "seconds": self.seconds,
+                    **self._extra_progress()}
         arrays["progress"] = np.array(json.dumps(progress))
         save_arrays_atomic(self.checkpoint_path, arrays)
 
@@ -236,8 +236,103 @@ class UnimodalExperiment:
                 self.counts[rest[0]] = value
         self.phase, self.position = progress["phase"], progress["position"]
         self.sim.runs_done = progress["runs_done"]
-        self.tries, self.seconds = progress["tries"], progress["seconds"]
-        self.activity, self.steps_done = progress["activity"], progress["steps_done"]
+        self.tries, self.seconds, self.activity = progress["tries"], progress["seconds"], progress["activity"]
+        self._restore_extra(progress)
+
+    def _close(self) -> None:
+        """The run is finished: drop the checkpoint and the compiled project."""
+        self.checkpoint_path.unlink(missing_ok=True)
+        shutil.rmtree(self.out / "standalone", ignore_errors=True)
+
+
+class UnimodalExperiment(PhasedExperiment):
+    """Train a :class:`UnimodalEnsemble` on images, label its neurons, test it."""
+
+    phases = {"train": True, "assign": False, "test": False}
+
+    def __init__(self, settings: Settings, train: LabelledImages, test: LabelledImages,
+                 out_dir: str | Path, resume: bool = False, progress: bool = True):
+        if len(train) < settings.n_train or len(test) < settings.n_test:
+            raise ValueError(f"asked for {settings.n_train} training and {settings.n_test} test images, "
+                             f"have {len(train)} and {len(test)}")
+        super().__init__(settings, out_dir, resume, progress)
+        self.train, self.test = train.head(settings.n_train), test.head(settings.n_test)
+        self.assign = self.train.head(settings.n_assign or settings.n_train)
+        self.model = DiehlCookModel.load(settings.model)
+        self.compression_steps = settings.compression.steps(self._phase_length("train"))
+        self.steps_done: list[dict] = []  # one entry per compression step
+        self.counts = {"assign": np.zeros((len(self.assign), settings.n_exc), dtype=np.int32),
+                       "test": np.zeros((settings.n_test, settings.n_exc), dtype=np.int32)}
+
+    def _phase_items(self, phase: str) -> np.ndarray:
+        if phase == "train":
+            return np.tile(self.train.images, (self.settings.epochs, 1, 1))
+        return (self.assign if phase == "assign" else self.test).images
+
+    def _phase_length(self, phase: str) -> int:
+        return {"train": self.settings.n_train * self.settings.epochs, "assign": len(self.assign),
+                "test": self.settings.n_test}[phase]
+
+    def _build_simulation(self, structure: dict) -> None:
+        s = self.settings
+        connections = structure.get("connections")
+        if connections is None:
+            shape = (self.train.images[0].size, s.n_exc)
+            rng = np.random.default_rng([s.seed, 1])  # not the stream of the delays and weights
+            connections = s.compression.initial_connections(shape, rng)
+
+        def build():
+            build_dir = self.out / "standalone"
+            use_device(s.device, build_dir)
+            ensemble = UnimodalEnsemble(self.model, s.n_exc, self.train.images[0].size,
+                                        slots_per_run=s.slots_per_run, connections=connections,
+                                        inhibition=s.inhibition, homeostasis=s.homeostasis,
+                                        rng=np.random.default_rng(s.seed))
+            return EnsembleSimulation(ensemble, s.device, build_dir, seed=s.seed)
+        self._timed_build(build)
+
+    def _structure(self) -> dict[str, np.ndarray]:
+        return {"connections": self.sim.ensemble.layer.connections}
+
+    def _batch_stops(self, phase: str) -> list[int]:
+        return self.compression_steps if phase == "train" else []
+
+    def _after_batch(self, phase: str) -> None:
+        if phase == "train" and self.position in self.compression_steps:
+            self.compress()
+
+    def _after_phase(self, phase: str) -> None:
+        if phase == "train" and self.settings.compression.removes_synapses:
+            self.finalize()
+
+    def _extra_progress(self) -> dict:
+        return {"steps_done": self.steps_done}
+
+    def _restore_extra(self, progress: dict) -> None:
+        self.steps_done = progress["steps_done"]
+
+    def compress(self) -> None:
+        """One pruning (+ quantization) step on the input weights of the running network."""
+        layer, compression = self.sim.ensemble.layer, self.settings.compression
+        trained = layer.weights(self.sim.state)
+        weights = compression.apply(trained)
+        shared = np.unique(weights[weights > 0]).tolist() if compression.levels else None
+        step = {"after_images": self.position, "threshold": compression.threshold_for(trained),
+                "connectivity": float(np.mean(weights > 0)), "shared_values": shared, "column_gains": None}
+        if compression.normalize_last and self.position == self.compression_steps[-1]:
+            weights, gains = normalize_columns(weights, self.model.protocol.weight_sum)
+            step["column_gains"] = gains.tolist()
+        self.sim.state = layer.with_weights(self.sim.state, weights)
+        self.steps_done.append(step)
+
+    def finalize(self) -> None:
+        """Remove the non-critical (zero-weight) synapses for good: the network is rebuilt with only the
+        survivors, every other part of its state carried over."""
+        old = self.sim
+        survivors = old.ensemble.layer.weights(old.state) > 0
+        self._build_simulation({"connections": survivors})
+        self.sim.state = old.ensemble.layer.restricted_state(old.state, survivors)
+        self.sim.runs_done = old.runs_done
 
     # -- results -----------------------------------------------------------------------------------
     def _finish(self) -> dict:
@@ -247,7 +342,7 @@ class UnimodalExperiment:
         assignments = assign_labels(self.counts["assign"], self.assign.labels)
         predictions = predict(self.counts["test"], assignments)
         confusion = confusion_matrix(self.test.labels, predictions)
-        weights = self.sim.ensemble.weights(self.sim.state)
+        weights = self.sim.ensemble.layer.weights(self.sim.state)
         theta = self.sim.state[("exc", "theta")]
         n_trained = s.n_train * s.epochs
         metrics = {
@@ -262,13 +357,13 @@ class UnimodalExperiment:
             "train_ms_per_image": 1000 * self.seconds["train"] / n_trained,
             "eval_seconds": self.seconds["assign"] + self.seconds["test"],
             "presentations_per_image": {phase: self.tries[phase] / self._phase_length(phase)
-                                        for phase in PHASES},
+                                        for phase in self.phases},
             "neurons_assigned_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
             # existing synapses / all possible ones (Rathi 2.5: the devices of the crossbar); the nonzero
             # fraction also counts the synapses STDP drove to 0 as absent (the baseline's dot in Fig. 2.6a)
-            "connectivity": float(self.sim.ensemble.connections.mean()),
+            "connectivity": float(self.sim.ensemble.layer.connections.mean()),
             "nonzero_fraction": float(np.mean(weights > 0)),
-            "n_synapses": int(self.sim.ensemble.connections.sum()),
+            "n_synapses": int(self.sim.ensemble.layer.connections.sum()),
             "compression": dataclasses.asdict(s.compression),
             "compression_steps": self.steps_done,
             "activity": self.activity,
@@ -286,6 +381,5 @@ class UnimodalExperiment:
         plot_confusion(confusion, self.out / "confusion.png",
                        title=f"accuracy {100 * metrics['accuracy']:.1f}% on {s.n_test} test images")
         write_json_atomic(self.out / "metrics.json", metrics)
-        self.checkpoint_path.unlink(missing_ok=True)
-        shutil.rmtree(self.out / "standalone", ignore_errors=True)
+        self._close()
         return metrics

@@ -50,8 +50,14 @@ class DiehlCookModel:
     source: str
 
     @classmethod
-    def load(cls, path: str | Path) -> "DiehlCookModel":
+    def load(cls, path: str | Path, overrides: dict | None = None) -> "DiehlCookModel":
+        """The model file at ``path``; ``overrides`` ({table: {key: value}}) replace some of its constants."""
         document = read_toml(path)
+        for table_name, table in (overrides or {}).items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"overrides of {path}: [{table_name}] must be a table, got {table!r}")
+            document[table_name] = {**require_table(document, table_name, path), **table}
+        source = str(path) if not overrides else f"{path} with {overrides}"
         name = Path(path).name
 
         def section(table_name, params_cls, table=None):
@@ -68,7 +74,7 @@ class DiehlCookModel:
                     excitatory=section("excitatory", ExcitatoryParams),
                     inhibitory=section("inhibitory", ConductanceLIFParams),
                     connectivity=section("connectivity", ConnectivityParams),
-                    stdp=stdp, protocol=section("protocol", ProtocolParams), source=str(path))
+                    stdp=stdp, protocol=section("protocol", ProtocolParams), source=source)
         model.check()
         return model
 

@@ -14,6 +14,11 @@ that a standalone binary can present thousands of images in one run:
   (the array's time axis is used as the image axis: image ``k`` sits at ``t = k * second``);
 * a synapse from every excitatory neuron to ``protocol`` counts spikes while an image is on show.
 
+The same machinery shows several inputs at once (Rathi 2021, 3.5: an image and a spoken digit of the same
+label, each to its own ensemble). Each :class:`Stream` has its own input neurons and stimulus array, and a
+stream may change over the presentation in frames (a cochleagram: one frame per time step). The judgement
+then asks every judged layer for ``min_spikes``, and a repeat raises the intensity of every stream.
+
 Every slot (presentation plus rest) has the same length whatever the judgement, so a run of S slots
 presents up to S images; :func:`decode_presentations` turns the recorded judgements and spikes into
 the spike counts of each accepted presentation.
@@ -23,87 +28,132 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import NeuronGroup, SpikeMonitor, Synapses, TimedArray, linked_var, second
+from brian2 import NeuronGroup, Quantity, SpikeMonitor, Synapses, TimedArray, linked_var, second
 
 from .model import DiehlCookModel
 
 PROTOCOL_EQS = """
-image : integer                    # index of the image on show, within this run's stimulus
+image : integer                    # index of the item on show, within this run's stimulus
 intensity : 1                      # Diehl & Cook's input_intensity
-n_spikes : integer                 # excitatory spikes during the current presentation
-retries : integer                  # failed presentations of the current image so far
-n_images : integer (shared, constant)   # images in this run's stimulus
+retries : integer                  # failed presentations of the current item so far
+n_images : integer (shared, constant)   # items in this run's stimulus
 rng_seed : integer (shared, constant)   # seeds the standalone random generator of this run
 presenting = timestep(t, dt) % slot_steps < present_steps and image < n_images : boolean
+"""
+
+#: Per watched layer: its spikes during the current presentation, and whether they are judged.
+LAYER_COUNTER_EQS = """
+n_spikes_{layer} : integer
+judge_{layer} : boolean (shared, constant)
 """
 
 END_OF_PRESENTATION = "timestep(t, dt) % slot_steps == present_steps"
 
 JUDGE_PRESENTATION = """
-accepted = n_spikes >= min_spikes or retries >= max_retries
+accepted = ({enough}) or retries >= max_retries
 image += int(accepted)
 retries = (retries + 1) * int(not accepted)
 intensity = intensity_start * int(accepted) + (intensity + intensity_step) * int(not accepted)
-n_spikes = 0
+{clear}
 """
 
+# The stimulus array's time axis is (item, frame): item k's frame f sits at t = (k * n_frames + f) * second.
 INPUT_EQS = """
 image : integer (linked)
 intensity : 1 (linked)
 presenting : boolean (linked)
 n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
-rate = intensity * rate_per_pixel * pixels(image * second, i) : Hz
+frame = (timestep(t, dt) % slot_steps) * n_frames // present_steps : integer
+rate = intensity * rate_per_unit * {stimulus}((image * n_frames + frame) * second, i) : Hz
 """
 
 POISSON_SPIKE = "presenting and rate > 0*Hz and rand() < rate * dt"
 
 
-class Protocol:
-    """The protocol group, the Poisson input layer it drives, and the monitors that record it."""
+@dataclass(frozen=True)
+class Stream:
+    """One kind of input shown in every slot: ``n_input`` Poisson neurons whose rates, ``rate_per_unit *
+    intensity * value``, follow ``n_frames`` equal frames of values over the presentation (1 frame: an
+    image, held still). ``name`` prefixes the names of its Brian2 objects."""
 
-    def __init__(self, model: DiehlCookModel, n_input: int, slots_per_run: int):
+    name: str
+    n_input: int
+    rate_per_unit: Quantity
+    n_frames: int = 1
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}_" if self.name else ""
+
+
+class Protocol:
+    """The protocol group judging the named ``layers``, one Poisson input group per :class:`Stream`
+    (``inputs[name]``), and the monitors that record them."""
+
+    def __init__(self, model: DiehlCookModel, streams: list[Stream], layers: list[str], slots_per_run: int):
         p = model.protocol
         self.model = model
         self.slots_per_run = slots_per_run
-        self.pixels = TimedArray(np.zeros((slots_per_run, n_input)), dt=1 * second, name="pixels")
+        self.streams = {stream.name: stream for stream in streams}
+        self.layers = list(layers)
         self.namespace = {
             "slot_steps": model.slot_steps, "present_steps": model.present_steps,
             "min_spikes": p.min_spikes, "max_retries": p.max_retries,
             "intensity_start": p.intensity_start, "intensity_step": p.intensity_step,
-            "rate_per_pixel": p.rate_per_pixel, "pixels": self.pixels,
         }
-        self.group = NeuronGroup(1, PROTOCOL_EQS, threshold=END_OF_PRESENTATION,
-                                 reset=JUDGE_PRESENTATION, namespace=self.namespace, name="protocol")
+        judge = JUDGE_PRESENTATION.format(
+            enough=" and ".join(f"(n_spikes_{name} >= min_spikes or not judge_{name})" for name in layers),
+            clear="\n".join(f"n_spikes_{name} = 0" for name in layers))
+        self.group = NeuronGroup(1, PROTOCOL_EQS + "".join(LAYER_COUNTER_EQS.format(layer=name) for name in layers),
+                                 threshold=END_OF_PRESENTATION, reset=judge, namespace=self.namespace,
+                                 name="protocol")
         self.group.intensity = p.intensity_start
-        self.input = NeuronGroup(n_input, INPUT_EQS, threshold=POISSON_SPIKE, reset="n_emitted += 1",
-                                 namespace=self.namespace, name="input")
-        for name in ("image", "intensity", "presenting"):
-            setattr(self.input, name, linked_var(self.group, name, index=np.zeros(n_input, dtype=int)))
-        self.judgements = SpikeMonitor(self.group, variables=["image", "n_spikes", "retries"],
-                                       name="judgements")
-        self.counter = None
-        self.spikes = None
+        for name in layers:
+            setattr(self.group, f"judge_{name}", True)
+        self.stimuli, self.inputs = {}, {}
+        for stream in streams:
+            if model.present_steps % stream.n_frames:
+                raise ValueError(f"stream {stream.name!r}: {stream.n_frames} frames do not divide the "
+                                 f"{model.present_steps} steps of a presentation")
+            stimulus = TimedArray(np.zeros((slots_per_run * stream.n_frames, stream.n_input)), dt=1 * second,
+                                  name=f"{stream.prefix}stimulus")
+            group = NeuronGroup(stream.n_input, INPUT_EQS.format(stimulus=stimulus.name), threshold=POISSON_SPIKE,
+                                reset="n_emitted += 1", name=f"{stream.prefix}input",
+                                namespace={**self.namespace, "n_frames": stream.n_frames,
+                                           "rate_per_unit": stream.rate_per_unit, stimulus.name: stimulus})
+            for variable in ("image", "intensity", "presenting"):
+                setattr(group, variable, linked_var(self.group, variable, index=np.zeros(stream.n_input, dtype=int)))
+            self.stimuli[stream.name], self.inputs[stream.name] = stimulus, group
+        self.spikes: list[SpikeMonitor] = []
+        self.judgements = SpikeMonitor(self.group, variables=["image", "retries"] +
+                                       [f"n_spikes_{name}" for name in layers], name="judgements")
 
-    def watch(self, exc: NeuronGroup) -> list:
-        """Count ``exc`` spikes for the judgement and record them; returns all protocol objects."""
-        self.counter = Synapses(exc, self.group, on_pre="n_spikes_post += int(presenting_post)",
-                                namespace=self.namespace, name="spike_counter")
-        self.counter.connect()
-        self.spikes = SpikeMonitor(exc, name="exc_spikes")
-        return [self.group, self.input, self.counter, self.judgements, self.spikes]
+    def watch(self, layers: list[NeuronGroup]) -> list:
+        """Count the spikes of each judged layer's excitatory group (in the order of ``self.layers``) and
+        record them; returns all protocol objects."""
+        counters = []
+        for name, exc in zip(self.layers, layers, strict=True):
+            counter = Synapses(exc, self.group, on_pre=f"n_spikes_{name}_post += int(presenting_post)",
+                               namespace=self.namespace, name=f"{name}_spike_counter")
+            counter.connect()
+            counters.append(counter)
+            self.spikes.append(SpikeMonitor(exc, name=f"{name}_spikes"))
+        return [self.group, *self.inputs.values(), *counters, *self.spikes, self.judgements]
 
     @property
     def duration(self):
         return self.slots_per_run * self.model.slot_steps * self.model.dt
 
-    def stimulus(self, images: np.ndarray) -> np.ndarray:
-        """The ``pixels`` values for a run: up to ``slots_per_run`` images, zero-padded."""
-        flat = images.reshape(len(images), -1).astype(float)
-        if len(flat) > self.slots_per_run:
-            raise ValueError(f"at most {self.slots_per_run} images per run, got {len(flat)}")
-        padded = np.zeros((self.slots_per_run, flat.shape[1]))
-        padded[:len(flat)] = flat
-        return padded
+    def stimulus(self, stream: str, values: np.ndarray) -> np.ndarray:
+        """The stimulus array of ``stream`` for a run: up to ``slots_per_run`` items, each ``(n_frames,
+        n_input)`` or, with one frame, any shape of ``n_input`` values (an image); zero-padded."""
+        spec = self.streams[stream]
+        items = np.asarray(values, dtype=float).reshape(len(values), spec.n_frames, spec.n_input)
+        if len(items) > self.slots_per_run:
+            raise ValueError(f"at most {self.slots_per_run} images per run, got {len(items)}")
+        padded = np.zeros((self.slots_per_run, spec.n_frames, spec.n_input))
+        padded[:len(items)] = items
+        return padded.reshape(-1, spec.n_input)
 
 
 @dataclass(frozen=True)
@@ -125,12 +175,17 @@ class Presentations:
 
 def decode_presentations(model: DiehlCookModel, n_exc: int, n_images: int,
                          judged_image, judged_spikes, judged_retries,
-                         spike_neuron, spike_step, input_spikes) -> Presentations:
+                         spike_neuron, spike_step, input_spikes, judged_layers=None) -> Presentations:
     """Per-image spike counts from one run's records (judgements in slot order; spike steps counted
-    from the start of the run). Mirrors :data:`JUDGE_PRESENTATION`."""
+    from the start of the run). ``judged_spikes`` is (slots,) for one layer or (slots, layers), with
+    ``judged_layers`` saying which layers the judgement looked at (default: all); ``spike_neuron``
+    indexes the layers' neurons one after the other. Mirrors :data:`JUDGE_PRESENTATION`."""
     p = model.protocol
     judged_image = np.asarray(judged_image, dtype=int)
-    accepted = (np.asarray(judged_spikes) >= p.min_spikes) | (np.asarray(judged_retries) >= p.max_retries)
+    spikes = np.asarray(judged_spikes).reshape(len(judged_image), -1)
+    looked = np.ones(spikes.shape[1], dtype=bool) if judged_layers is None else np.asarray(judged_layers)
+    enough = ((spikes >= p.min_spikes) | ~looked).all(axis=1)
+    accepted = enough | (np.asarray(judged_retries) >= p.max_retries)
     valid = judged_image < n_images
     slots = np.flatnonzero(accepted & valid)
     n_done = len(slots)

@@ -15,7 +15,7 @@ import numpy as np
 from brian2 import Quantity, second
 
 from ..devices import is_standalone
-from .ensemble import UnimodalEnsemble
+from .ensemble import PresentedNetwork
 from .protocol import Presentations, decode_presentations
 
 _SEED_FROM_RUN_ARGS = "brian::_random_generators[0].seed((unsigned long){seed}[0]);"
@@ -24,7 +24,7 @@ _SEED_FROM_RUN_ARGS = "brian::_random_generators[0].seed((unsigned long){seed}[0
 class EnsembleSimulation:
     """One ensemble, built for one device ('runtime', 'cpp' or 'cuda'), run one stimulus at a time."""
 
-    def __init__(self, ensemble: UnimodalEnsemble, device: str, directory: str | Path | None = None,
+    def __init__(self, ensemble: PresentedNetwork, device: str, directory: str | Path | None = None,
                  seed: int = 0):
         self.ensemble = ensemble
         self.device = device
@@ -32,6 +32,7 @@ class EnsembleSimulation:
         self.state: dict[tuple[str, str], np.ndarray] = ensemble.initial_state()
         self.runs_done = 0
         self._seen = {}  # runtime mode: events of each monitor already read
+        self._start = 0 * second  # network time at the start of the last run
         self._stamps = ensemble.time_stamps()
         network = ensemble.network
         if is_standalone(device):
@@ -49,43 +50,45 @@ class EnsembleSimulation:
     def run_seed(self) -> int:
         return int(np.random.SeedSequence([self.seed, self.runs_done]).generate_state(1)[0] % 2**31)
 
-    def present(self, images: np.ndarray, learning: bool) -> Presentations:
-        """Show ``images`` (at most ``slots_per_run``) in order; returns the counts of those accepted.
+    def present(self, items, learning: bool, judged: dict[str, bool] | None = None) -> Presentations:
+        """Show ``items`` (at most ``slots_per_run``; images, or whatever the network's ``stimuli`` takes)
+        in order; returns the counts of those accepted. ``judged`` can exempt layers from the judgement
+        (``{name: False}``), e.g. one whose input is missing.
 
-        Images not finished when the run ends (because of repeats) are left for the next call.
+        Items not finished when the run ends (because of repeats) are left for the next call.
         """
-        protocol = self.ensemble.protocol
-        values = {("exc", "learning"): float(learning),
-                  ("protocol", "n_images"): len(images),
+        network, protocol = self.ensemble, self.ensemble.protocol
+        judged = {name: True for name in protocol.layers} | (judged or {})
+        values = {**{(layer.exc.name, "learning"): float(learning) for layer in network.layers},
+                  ("protocol", "n_images"): len(items),
                   ("protocol", "image"): 0,
-                  ("protocol", "n_spikes"): 0,
                   ("protocol", "rng_seed"): self.run_seed(),
-                  ("input", "n_emitted"): np.zeros(self.ensemble.n_input, dtype=np.int32),
+                  **{("protocol", f"n_spikes_{name}"): 0 for name in protocol.layers},
+                  **{("protocol", f"judge_{name}"): judged[name] for name in protocol.layers},
+                  **{(group.name, "n_emitted"): np.zeros(len(group), dtype=np.int32)
+                     for group in protocol.inputs.values()},
                   **self.state}
-        stimulus = protocol.stimulus(images)
+        stimuli = {protocol.stimuli[name]: protocol.stimulus(name, values_of_stream)
+                   for name, values_of_stream in network.stimuli(items).items()}
         if is_standalone(self.device):
-            records = self._run_standalone(stimulus, values)
+            self._run_standalone(stimuli, values)
         else:
-            records = self._run_runtime(stimulus, values)
+            self._run_runtime(stimuli, values)
         self.runs_done += 1
-        return decode_presentations(self.ensemble.model, self.ensemble.n_exc, len(images), *records,
-                                    input_spikes=protocol.input.n_emitted[:])
+        return self._decode(len(items), [judged[name] for name in protocol.layers])
 
     def _view(self, owner: str, name: str):
         return getattr(self.ensemble.network[owner], name)
 
-    def _run_standalone(self, stimulus, values):
-        protocol = self.ensemble.protocol
-        run_args = {protocol.pixels: stimulus}
+    def _run_standalone(self, stimuli, values):
+        run_args = dict(stimuli)
         for (owner, name), value in values.items():
             view = self._view(owner, name)
             run_args[view] = Quantity(value, dim=view.dim)
         self._standalone.run(run_args=run_args, with_output=False)
         self._forget_run_arg_files()
-        self._read_state(run_start=0 * second)
-        judged, spikes = protocol.judgements, protocol.spikes
-        return (judged.image[:], judged.n_spikes[:], judged.retries[:],
-                spikes.i[:], _steps(spikes.t[:], self.ensemble.model.dt))
+        self._start = 0 * second
+        self._read_state(run_start=self._start)
 
     def _forget_run_arg_files(self):
         """Brian2 writes every run-argument array to a file named by its hash and never removes it."""
@@ -93,23 +96,41 @@ class EnsembleSimulation:
         for name in self._standalone.run_args_arrays:
             (folder / name).unlink(missing_ok=True)
 
-    def _run_runtime(self, stimulus, values):
-        protocol = self.ensemble.protocol
+    def _run_runtime(self, stimuli, values):
         network = self.ensemble.network
-        start = network.t
-        protocol.pixels.values[:] = stimulus
+        self._start = network.t
+        for timed_array, stimulus in stimuli.items():
+            timed_array.values[:] = stimulus
         brian2.seed(values[("protocol", "rng_seed")])
         for (owner, name), value in values.items():
             view = self._view(owner, name)
-            shift = float(start) if (owner, name) in self._stamps else 0.0
+            shift = float(self._start) if (owner, name) in self._stamps else 0.0
             view[:] = Quantity(np.asarray(value) + shift, dim=view.dim)
-        network.run(protocol.duration)
-        self._read_state(run_start=start)
-        judged, spikes = protocol.judgements, protocol.spikes
-        j0, s0 = self._seen.get("judged", 0), self._seen.get("spikes", 0)
-        self._seen = {"judged": judged.num_spikes, "spikes": spikes.num_spikes}
-        return (judged.image[j0:], judged.n_spikes[j0:], judged.retries[j0:],
-                spikes.i[s0:], _steps(spikes.t[s0:] - start, self.ensemble.model.dt))
+        network.run(self.ensemble.protocol.duration)
+        self._read_state(run_start=self._start)
+
+    def _new_events(self, monitor, variable: str) -> np.ndarray:
+        """This run's values of a monitor's variable (runtime monitors keep earlier runs' events too)."""
+        first = self._seen.get(monitor.name, 0) if not is_standalone(self.device) else 0
+        return np.asarray(getattr(monitor, variable)[first:])
+
+    def _decode(self, n_items: int, judged_layers: list[bool]) -> Presentations:
+        protocol = self.ensemble.protocol
+        judged = protocol.judgements
+        spikes_per_layer = np.stack([self._new_events(judged, f"n_spikes_{name}") for name in protocol.layers],
+                                    axis=1)
+        neurons, steps, offset = [], [], 0
+        for monitor, layer in zip(protocol.spikes, self.ensemble.layers):
+            neurons.append(self._new_events(monitor, "i") + offset)
+            steps.append(_steps(self._new_events(monitor, "t") * second - self._start, self.ensemble.model.dt))
+            offset += layer.n_exc
+        shown = decode_presentations(
+            self.ensemble.model, self.ensemble.n_exc, n_items, self._new_events(judged, "image"),
+            spikes_per_layer, self._new_events(judged, "retries"), np.concatenate(neurons), np.concatenate(steps),
+            input_spikes=np.concatenate([group.n_emitted[:] for group in protocol.inputs.values()]),
+            judged_layers=judged_layers)
+        self._seen = {monitor.name: monitor.num_spikes for monitor in (judged, *protocol.spikes)}
+        return shown
 
     def _read_state(self, run_start):
         """Copy the carried variables out of the network; times become relative to the next run's start."""

@@ -1,0 +1,200 @@
+"""Image and spoken-digit ensembles joined by cross-modal STDP synapses (Rathi 2021, chapter 3).
+
+Each ensemble is a :class:`~.ensemble.DiehlCookLayer` with its own input stream: the image's 784 pixels,
+held still, and the cochleagram's 64 channels, one frame per time step. An image and a spoken digit of
+the same label are shown together; one judgement asks both layers for enough spikes.
+
+Cross-modal synapses join the two excitatory layers (3.4, Fig. 3.3). They are sparse and placed at random;
+half carry spikes image -> audio and half audio -> image, and every neuron has one role: it sends, it
+receives, or it takes no part, never both (a neuron that did both would close a positive feedback loop).
+They learn by the same power-law STDP as the input synapses, with their own constants (Table 3.1), and add
+their weight to the receiver's excitatory conductance; they are neither normalized nor inhibitory.
+
+One class serves every arm of the chapter's comparisons: both ensembles with or without the cross-modal
+synapses, or a single ensemble (``sizes`` names the layers to build).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from brian2 import Synapses
+
+from ..audio import AudioFrontend
+from ..config import ConfigError, load_section, quantity, read_toml, require_table
+from ..synapses import PowerLawSTDP
+from .ensemble import DiehlCookLayer, PresentedNetwork
+from .model import DiehlCookModel
+from .protocol import Protocol, Stream
+
+MODALITIES = ("image", "audio")
+
+
+@dataclass(frozen=True)
+class CrossmodalParams:
+    fraction: float = quantity(nonnegative=True)
+    sender_fraction: float = quantity(positive=True)
+    w_init_low: float = quantity(nonnegative=True)
+    w_init_high: float = quantity(nonnegative=True)
+
+
+@dataclass(frozen=True)
+class NoisyMnistParams:
+    awgn_snr_db: float = quantity()
+    contrast_scale: float = quantity(positive=True)
+    awgn_contrast_snr_db: float = quantity()
+
+
+@dataclass(frozen=True)
+class MultimodalModel:
+    """Everything ``models/rathi2018_multimodal.toml`` holds: the two ensembles' models, the cross-modal
+    synapses and their STDP, the cochlear front end and how noisy MNIST is made."""
+
+    ensembles: dict[str, DiehlCookModel]
+    crossmodal: CrossmodalParams
+    crossmodal_stdp: PowerLawSTDP
+    frontend: AudioFrontend
+    noisy_mnist: NoisyMnistParams
+    source: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MultimodalModel":
+        document = read_toml(path)
+        name = Path(path).name
+        ensembles = {}
+        for modality in MODALITIES:
+            table = dict(require_table(document, f"{modality}_ensemble", path))
+            base = table.pop("base", None)
+            if base is None:
+                raise ConfigError(f"{name} [{modality}_ensemble]: missing key 'base' (the Diehl & Cook model file)")
+            ensembles[modality] = DiehlCookModel.load(Path(path).parent / base, overrides=table)
+        crossmodal_table = dict(require_table(document, "crossmodal", path))
+        stdp_table = crossmodal_table.pop("stdp", None)
+        if stdp_table is None:
+            raise ConfigError(f"{name}: missing table [crossmodal.stdp]")
+        model = cls(ensembles=ensembles,
+                    crossmodal=load_section(CrossmodalParams, crossmodal_table, f"{name} [crossmodal]"),
+                    crossmodal_stdp=load_section(PowerLawSTDP, stdp_table, f"{name} [crossmodal.stdp]"),
+                    frontend=AudioFrontend.load(path),
+                    noisy_mnist=load_section(NoisyMnistParams, require_table(document, "noisy_mnist", path),
+                                             f"{name} [noisy_mnist]"),
+                    source=str(path))
+        model.check()
+        return model
+
+    def check(self) -> None:
+        image, audio = self.ensembles["image"], self.ensembles["audio"]
+        for what in ("t_present", "t_rest"):
+            if getattr(image.protocol, what) != getattr(audio.protocol, what):
+                raise ConfigError(f"{self.source}: the ensembles are shown together, so their {what} must agree")
+        if image.dt != audio.dt:
+            raise ConfigError(f"{self.source}: the ensembles must share dt")
+        if self.frontend.presentation != audio.protocol.t_present:
+            raise ConfigError(f"{self.source}: [audio_frontend].presentation must equal the audio t_present")
+        c = self.crossmodal
+        if c.w_init_low > c.w_init_high:
+            raise ConfigError(f"{self.source} [crossmodal]: w_init_low > w_init_high")
+        if not 0 < c.sender_fraction < 1:
+            raise ConfigError(f"{self.source} [crossmodal].sender_fraction must lie strictly between 0 and 1")
+
+    @property
+    def protocol_model(self) -> DiehlCookModel:
+        """The model whose protocol constants (timing, intensity, retries) the joint presentation uses."""
+        return self.ensembles["image"]
+
+    def stream(self, modality: str) -> Stream:
+        """The input stream of a modality: pixels at D&C's rate per grey level, or cochleagram frames whose
+        value p becomes a spike probability of ``spike_probability_scale * p`` per frame at the starting
+        intensity (audio.poisson_rates)."""
+        image = self.ensembles["image"].protocol
+        if modality == "image":
+            return Stream("image", 784, image.rate_per_pixel)
+        f = self.frontend
+        per_unit = f.spike_probability_scale / f.frame_duration / image.intensity_start
+        return Stream("audio", f.n_channels, per_unit, n_frames=f.n_frames)
+
+
+class CrossmodalLinks:
+    """Sparse plastic synapses between the excitatory layers of two ensembles (``objects`` and the state
+    methods of a layer, for :class:`~.ensemble.PresentedNetwork`).
+
+    Each layer's neurons are split at random into senders (``sender_fraction``) and receivers. Of all the
+    sender -> receiver pairs in each direction, ``fraction * n_a * n_b / 2`` are drawn, so that the two
+    directions together hold ``fraction`` of all n_a * n_b neuron pairs."""
+
+    def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams, rule: PowerLawSTDP,
+                 rng: np.random.Generator):
+        (name_a, a), (name_b, b) = layers.items()
+        self.params, self.rule = params, rule
+        senders = {name: rng.permutation(layer.n_exc) < round(params.sender_fraction * layer.n_exc)
+                   for name, layer in layers.items()}
+        per_direction = round(params.fraction * a.n_exc * b.n_exc / 2)
+        self.synapses, self.pairs, self.initial_weights = [], {}, {}
+        for (pre_name, pre), (post_name, post) in (((name_a, a), (name_b, b)), ((name_b, b), (name_a, a))):
+            candidates = np.argwhere(np.outer(senders[pre_name], ~senders[post_name]))
+            if per_direction > len(candidates):
+                raise ValueError(f"fraction {params.fraction} asks for {per_direction} {pre_name} -> {post_name} "
+                                 f"synapses, but only {len(candidates)} sender -> receiver pairs exist")
+            chosen = candidates[np.sort(rng.choice(len(candidates), per_direction, replace=False))]
+            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
+                                namespace=rule.namespace(), name=f"{pre_name}_to_{post_name}")
+            synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
+            self.synapses.append(synapses)
+            self.pairs[synapses.name] = chosen
+            self.initial_weights[synapses.name] = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
+        self.objects = list(self.synapses)
+        self.senders = senders
+
+    def state_variables(self) -> dict:
+        return {synapses: list(self.rule.state_variables) for synapses in self.synapses}
+
+    def time_stamps(self) -> set:
+        return {(synapses.name, name) for synapses in self.synapses for name in self.rule.time_stamps}
+
+    def initial_state(self) -> dict:
+        return {(name, "w"): weights.copy() for name, weights in self.initial_weights.items()}
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """What a multimodal run shows: images (n, 28, 28) and cochleagrams (n, frames, channels) of the same
+    labels; either may be None (that input missing: its stream stays silent)."""
+
+    images: np.ndarray | None
+    sounds: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.images if self.images is not None else self.sounds)
+
+    def __getitem__(self, where: slice) -> "Pairs":
+        return Pairs(None if self.images is None else self.images[where],
+                     None if self.sounds is None else self.sounds[where])
+
+
+class MultimodalNetwork(PresentedNetwork):
+    """The ensembles named in ``sizes`` ({"image": n, "audio": m}, either or both), shown together, with
+    cross-modal links when both are there and ``crossmodal`` is true."""
+
+    def __init__(self, model: MultimodalModel, sizes: dict[str, int], *, crossmodal: bool = True,
+                 slots_per_run: int = 20, rng: np.random.Generator):
+        unknown = set(sizes) - set(MODALITIES)
+        if unknown or not sizes:
+            raise ValueError(f"sizes must name 'image' and/or 'audio', got {sorted(sizes)}")
+        self.multimodal_model = model
+        names = [name for name in MODALITIES if name in sizes]
+        protocol = Protocol(model.protocol_model, [model.stream(name) for name in names], names, slots_per_run)
+        self.by_name = {name: DiehlCookLayer(model.ensembles[name], sizes[name], protocol.inputs[name], rng=rng,
+                                             name=name) for name in names}
+        self.crossmodal_links = (CrossmodalLinks(self.by_name, model.crossmodal, model.crossmodal_stdp, rng)
+                                 if crossmodal and len(names) == 2 and model.crossmodal.fraction > 0 else None)
+        super().__init__(protocol, list(self.by_name.values()),
+                         [self.crossmodal_links] if self.crossmodal_links else [])
+
+    def stimuli(self, pairs: Pairs) -> dict[str, np.ndarray]:
+        """Each stream's stimulus: pixels for the image, firing probabilities for the audio; a missing
+        input is all zeros."""
+        given = {"image": pairs.images, "audio": pairs.sounds}
+        return {name: (given[name] if given[name] is not None
+                       else np.zeros((len(pairs), stream.n_frames, stream.n_input)))
+                for name, stream in self.protocol.streams.items()}

@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Unimodal and cross-modal STDP ensembles on MNIST + spoken digits (Rathi 2021, chapter 3).
+
+Trains, at equal total size N, the arms of the chapter's comparison: an image ensemble of N neurons, an
+audio ensemble of N neurons, and two ensembles of N/2 joined by cross-modal STDP synapses, with and without
+those synapses. Each arm is labelled on its training pairs and tested on test pairs; the multimodal arms
+also with the audio, then the image, missing. --noise adds the noisy-MNIST arms (trained and tested on
+degraded images): image only, multimodal without and with cross-modal synapses.
+
+With no options it runs a small configuration on the shipped data (MNIST and the synthetic spoken digits)
+and prints the results table:
+    python scripts/train_multimodal.py
+A larger run on the Free Spoken Digit Dataset:
+    python scripts/train_multimodal.py --audio fsdd:../shared/data/fsdd/recordings --n-total 400 \\
+        --train 10000 --test 2000 --noise awgn awgn_contrast --out runs/multimodal_400
+
+Each arm trains in its own folder under OUT/arms (two at a time, --jobs), checkpointed; --resume continues
+a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+from brainnets.checkpoint import write_json_atomic
+from brainnets.cli import fail_cleanly
+from brainnets.datasets import load_mnist
+from brainnets.plotting import plot_bars
+from brainnets.provenance import provenance
+from brainnets.spoken_digits import SPLITS, load_spoken_digits, split_spoken_digits
+from brainnets.stdp.experiment import ExperimentError
+from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
+from brainnets.sweeps import run_all, run_once
+
+#: Rathi 2021 on MNIST + TI46, for the table: 100 neurons (3.6.5, 3.8: 18 % cross-modal links) and the
+#: largest networks, 6400 neurons (3.6.1-3.6.4, where the noisy and missing-input numbers come from).
+THESIS_100 = {"image_only": 0.816, "multimodal": 0.85, "multimodal_no_crossmodal": 0.823}
+THESIS_6400 = {"image_only": 0.932, "audio_only": 0.960, "multimodal": 0.980, "multimodal_no_crossmodal": 0.946,
+               "noisy_awgn/image_only": 0.862, "noisy_awgn/multimodal_no_crossmodal": 0.902,
+               "noisy_awgn/multimodal": 0.932, "noisy_awgn_contrast/image_only": 0.518,
+               "noisy_awgn_contrast/multimodal_no_crossmodal": 0.734, "noisy_awgn_contrast/multimodal": 0.828,
+               "missing_audio": 0.939, "missing_image": 0.968}
+
+
+def arms(n_total: int, noises: list[str]) -> dict[str, dict]:
+    """Name -> settings of every arm: sizes, cross-modal synapses, image noise."""
+    half = n_total // 2
+    found = {"image_only": {"n_image": n_total, "n_audio": 0},
+             "audio_only": {"n_image": 0, "n_audio": n_total},
+             "multimodal": {"n_image": half, "n_audio": n_total - half},
+             "multimodal_no_crossmodal": {"n_image": half, "n_audio": n_total - half, "crossmodal": False}}
+    for noise in noises:
+        for name in ("image_only", "multimodal_no_crossmodal", "multimodal"):
+            found[f"noisy_{noise}/{name}"] = {**found[name], "image_noise": noise}
+    return found
+
+
+def arm_options(args, settings: dict) -> list[str]:
+    options = ["--arm", "--model", args.model, "--audio", args.audio, "--split", args.split,
+               "--train", str(args.train), "--test", str(args.test), "--seed", str(args.seed),
+               "--device", args.device, "--n-image", str(settings["n_image"]), "--n-audio", str(settings["n_audio"])]
+    if args.assign is not None:
+        options += ["--assign", str(args.assign)]
+    if not settings.get("crossmodal", True):
+        options.append("--no-crossmodal")
+    if settings.get("image_noise", "none") != "none":
+        options += ["--noise", settings["image_noise"]]
+    return options
+
+
+def run_arm(args) -> dict:
+    """One arm, in this process (the --arm mode the study runs for each arm)."""
+    settings = MultimodalSettings(model=args.model, n_image=args.n_image, n_audio=args.n_audio,
+                                  crossmodal=not args.no_crossmodal, n_train=args.train, n_test=args.test,
+                                  n_assign=args.assign, image_noise=(args.noise or ["none"])[0], seed=args.seed,
+                                  device=args.device, audio=f"{args.audio} ({args.split} split)")
+    corpus = load_spoken_digits(args.audio)
+    experiment = MultimodalExperiment(settings, (load_mnist("train"), load_mnist("test")),
+                                      split_spoken_digits(corpus, args.split, seed=args.seed), args.out,
+                                      resume=args.resume, progress=not args.quiet)
+    return experiment.run()
+
+
+def table(results: dict[str, dict]) -> str:
+    """The results as a Markdown table beside the thesis' numbers."""
+    def percent(value):
+        return "" if value is None else f"{100 * value:.1f} %"
+
+    lines = ["| arm | accuracy | missing audio | missing image | thesis, 100 neurons | thesis, 6400 neurons |",
+             "|---|---|---|---|---|---|"]
+    for name, metrics in results.items():
+        cells = [metrics.get(key) for key in ("accuracy", "accuracy_missing_audio", "accuracy_missing_image")]
+        cells += [THESIS_100.get(name), THESIS_6400.get(name)]
+        lines.append(f"| {name} | " + " | ".join(percent(value) for value in cells) + " |")
+    return "\n".join(lines)
+
+
+@fail_cleanly
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/rathi2018_multimodal.toml")
+    parser.add_argument("--audio", default="shipped", help="shipped, fsdd:FOLDER or ti46:FOLDER")
+    parser.add_argument("--split", choices=SPLITS, default="utterance",
+                        help="utterance: every speaker in train and test (TI46-like); speaker: disjoint speakers")
+    parser.add_argument("--n-total", type=int, default=100, help="excitatory neurons of every arm, all ensembles")
+    parser.add_argument("--train", type=int, default=1500, help="training pairs (first K MNIST training images)")
+    parser.add_argument("--test", type=int, default=1000, help="test pairs (first M MNIST test images)")
+    parser.add_argument("--assign", type=int, default=None, help="label on the first K training pairs")
+    parser.add_argument("--noise", nargs="*", default=[], choices=["awgn", "awgn_contrast"],
+                        help="also the noisy-MNIST arms")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=["cpp", "runtime", "cuda"], default="cpp")
+    parser.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
+    parser.add_argument("--out", default="runs/multimodal", help="output folder; must be new unless --resume")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    arm = parser.add_argument_group("one arm (run by the study itself)")
+    arm.add_argument("--arm", action="store_true", help="train and test a single arm into --out")
+    arm.add_argument("--n-image", type=int, default=50)
+    arm.add_argument("--n-audio", type=int, default=50)
+    arm.add_argument("--no-crossmodal", action="store_true")
+    args = parser.parse_args(argv)
+    if args.arm:
+        run_arm(args)
+        return 0
+    out = Path(args.out)
+    if (out / "metrics.json").exists():
+        raise ExperimentError(f"{out} holds a finished run (metrics.json); choose another --out")
+    if out.exists() and any(out.iterdir()) and not args.resume:
+        raise ExperimentError(f"{out} is not empty (add --resume to continue it); choose another --out")
+    origin = provenance()
+    load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
+    plan = arms(args.n_total, args.noise)
+    results = run_all({name: partial(run_once, "train_multimodal", arm_options(args, settings), out / "arms" / name)
+                       for name, settings in plan.items()}, args.jobs)
+    document = {"arms": results, "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin,
+                "command": "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    write_json_atomic(out / "metrics.json", document)
+    plot_bars({name.replace("/", "\n"): 100 * metrics["accuracy"] for name, metrics in results.items()},
+              out / "accuracies.png", ylabel="test accuracy (%)",
+              title=f"{args.n_total} neurons per arm, {args.train} training pairs ({args.audio})")
+    print(table(results))
+    print(json.dumps({name: metrics["accuracy"] for name, metrics in results.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
