@@ -84,6 +84,31 @@ def run_arm(args) -> dict:
     return experiment.run()
 
 
+def summarize(results: dict[str, dict], args) -> dict:
+    """One network size's entry of docs/results/multimodal/summary.json."""
+    multimodal = results["multimodal"]
+    entry = {"n_total": args.n_total, "n_train": args.train, "n_test": args.test, "seed": args.seed,
+             "audio_dataset": args.audio, "split": args.split,
+             **{name: results[name]["accuracy"] for name in ("image_only", "audio_only", "multimodal",
+                                                             "multimodal_no_crossmodal")},
+             "missing_audio": multimodal["accuracy_missing_audio"],
+             "missing_image": multimodal["accuracy_missing_image"],
+             "crossmodal_same_label_fraction": multimodal["crossmodal"]["same_label_fraction"],
+             "crossmodal": multimodal["crossmodal"]}
+    for noise in args.noise:
+        entry[f"noisy_{noise}"] = {name: results[f"noisy_{noise}/{name}"]["accuracy"]
+                                   for name in ("image_only", "multimodal_no_crossmodal", "multimodal")}
+    return entry
+
+
+def add_to_summary(path: Path, entry: dict) -> None:
+    """Put ``entry`` into the summary file, replacing an earlier one of the same size."""
+    document = json.loads(path.read_text()) if path.exists() else {"sizes": []}
+    document["sizes"] = sorted([e for e in document["sizes"] if e["n_total"] != entry["n_total"]] + [entry],
+                               key=lambda e: e["n_total"])
+    write_json_atomic(path, document)
+
+
 def table(results: dict[str, dict]) -> str:
     """The results as a Markdown table beside the thesis' numbers."""
     def percent(value):
@@ -115,6 +140,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", choices=["cpp", "runtime", "cuda"], default="cpp")
     parser.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
     parser.add_argument("--out", default="runs/multimodal", help="output folder; must be new unless --resume")
+    parser.add_argument("--summary", help="also add this size's results to a summary JSON file")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     arm = parser.add_argument_group("one arm (run by the study itself)")
@@ -139,6 +165,8 @@ def main(argv=None) -> int:
     document = {"arms": results, "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin,
                 "command": "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     write_json_atomic(out / "metrics.json", document)
+    if args.summary:
+        add_to_summary(Path(args.summary), {**summarize(results, args), "git_commit": origin["git_commit"]})
     plot_bars({name.replace("/", "\n"): 100 * metrics["accuracy"] for name, metrics in results.items()},
               out / "accuracies.png", ylabel="test accuracy (%)",
               title=f"{args.n_total} neurons per arm, {args.train} training pairs ({args.audio})")

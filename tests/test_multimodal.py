@@ -8,7 +8,8 @@ from brian2 import SpikeMonitor, kHz, ms
 from brainnets.config import ConfigError
 from brainnets.datasets import degrade_images
 from brainnets.stdp.multimodal import MultimodalModel, MultimodalNetwork, Pairs
-from brainnets.stdp.multimodal_experiment import pair_utterances
+from brainnets.spoken_digits import load_shipped, split_by_utterance
+from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings, pair_utterances
 from brainnets.stdp.protocol import decode_presentations
 from brainnets.stdp.simulation import EnsembleSimulation
 
@@ -136,3 +137,18 @@ def test_missing_stream_is_silent(multimodal, numpy_runtime):
     stimuli = network.stimuli(Pairs(np.full((1, 28, 28), 255, dtype=np.uint8), None))
     assert stimuli["audio"].shape == (1, 1500, 64) and not stimuli["audio"].any()
     assert stimuli["image"].max() == 255
+
+
+def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist_test, tmp_path):
+    settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1)
+    audio = split_by_utterance(load_shipped(), seed=1)
+    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
+                                   cache_dir=tmp_path / "cache").run()
+    assert metrics["accuracy"] > 0.35, metrics  # chance is 0.10
+    assert metrics["accuracy_missing_audio"] > 0.2 and metrics["accuracy_missing_image"] > 0.2
+    assert set(metrics["accuracy_per_ensemble"]) == {"image", "audio"}
+    assert metrics["crossmodal"]["n_links"] == 2 * round(0.18 * 20 * 20 / 2)
+    assert np.array(metrics["confusion_matrix"]).sum() == 200
+    saved = np.load(tmp_path / "arm" / "network.npz")
+    assert saved["audio_weights"].shape == (64, 20) and saved["image_weights"].shape == (784, 20)
+    assert not (tmp_path / "arm" / "checkpoint.npz").exists()

@@ -105,11 +105,16 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
     def run_once(name, arm_options, out):
         options[str(out.relative_to(tmp_path / "mm" / "arms"))] = arm_options
         accuracy = 0.9 if "multimodal" in out.name else 0.7
-        return {"accuracy": accuracy, "accuracy_missing_audio": 0.75} if out.name == "multimodal" else {
-            "accuracy": accuracy}
+        if out.name != "multimodal":
+            return {"accuracy": accuracy}
+        return {"accuracy": accuracy, "accuracy_missing_audio": 0.75, "accuracy_missing_image": 0.8,
+                "crossmodal": {"same_label_fraction": 0.6}}
 
     monkeypatch.setattr(study, "run_once", run_once)
-    assert study.main(["--noise", "awgn", "--train", "50", "--out", str(tmp_path / "mm")]) == 0
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"sizes": [{"n_total": 100, "multimodal": 0.1}, {"n_total": 400}]}))
+    assert study.main(["--noise", "awgn", "--train", "50", "--out", str(tmp_path / "mm"),
+                       "--summary", str(summary)]) == 0
     assert sorted(options) == ["audio_only", "image_only", "multimodal", "multimodal_no_crossmodal",
                                "noisy_awgn/image_only", "noisy_awgn/multimodal", "noisy_awgn/multimodal_no_crossmodal"]
     assert "--no-crossmodal" in options["multimodal_no_crossmodal"] and "--no-crossmodal" not in options["multimodal"]
@@ -119,6 +124,11 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
     document = json.loads((tmp_path / "mm" / "metrics.json").read_text())
     assert document["arms"]["multimodal"]["accuracy_missing_audio"] == 0.75
     assert (tmp_path / "mm" / "accuracies.png").exists()
+    sizes = json.loads(summary.read_text())["sizes"]
+    assert [entry["n_total"] for entry in sizes] == [100, 400]  # the earlier 100-neuron entry is replaced
+    assert sizes[0]["multimodal"] == 0.9 and sizes[0]["missing_image"] == 0.8
+    assert sizes[0]["noisy_awgn"] == {"image_only": 0.7, "multimodal_no_crossmodal": 0.9, "multimodal": 0.9}
+    assert sizes[0]["crossmodal_same_label_fraction"] == 0.6 and sizes[0]["split"] == "utterance"
     with pytest.raises(SystemExit):
         study.main(["--split", "by-colour", "--out", str(tmp_path / "other")])
     assert study.main(["--out", str(tmp_path / "mm")]) == 2  # finished: never overwritten
