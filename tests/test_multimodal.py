@@ -1,5 +1,6 @@
 """The multimodal network: model file, cross-modal wiring, streams with frames, joint judgement, noisy MNIST."""
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from brainnets.config import ConfigError
 from brainnets.datasets import degrade_images
 from brainnets.stdp.multimodal import MultimodalModel, MultimodalNetwork, Pairs
 from brainnets.spoken_digits import load_shipped, split_by_utterance
-from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings, pair_utterances
+from brainnets.stdp.multimodal_experiment import (MultimodalExperiment, MultimodalSettings, crossmodal_links,
+                                                   pair_utterances)
 from brainnets.stdp.protocol import decode_presentations
 from brainnets.stdp.simulation import EnsembleSimulation
 
@@ -152,3 +154,20 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     saved = np.load(tmp_path / "arm" / "network.npz")
     assert saved["audio_weights"].shape == (64, 20) and saved["image_weights"].shape == (784, 20)
     assert not (tmp_path / "arm" / "checkpoint.npz").exists()
+
+
+def test_crossmodal_link_census_against_hand_counts():
+    # image neurons 0-2 labelled 1, 2, 3; audio neurons 0-1 labelled 1, 3
+    assignments = np.array([1, 2, 3, 1, 3])
+    slices = {"image": slice(0, 3), "audio": slice(3, 5)}
+    synapses = [SimpleNamespace(name="image_to_audio"), SimpleNamespace(name="audio_to_image")]
+    links = SimpleNamespace(synapses=synapses, pairs={"image_to_audio": np.array([[0, 0], [1, 1], [2, 1]]),
+                                                      "audio_to_image": np.array([[0, 1]])})
+    network = SimpleNamespace(crossmodal_links=links,
+                              multimodal_model=SimpleNamespace(crossmodal=SimpleNamespace(w_init_low=0.003)))
+    state = {("image_to_audio", "w"): np.array([0.8, 0.0, 0.2]), ("audio_to_image", "w"): np.array([0.001])}
+    summary = crossmodal_links(network, state, assignments, slices)["summary"]
+    # same label: image 0 -> audio 0 (1, 1) and image 2 -> audio 1 (3, 3); kept: 0.8 and 0.2, both same label
+    assert summary["n_links"] == 4 and summary["n_kept"] == 2
+    assert summary["same_label_fraction"] == 1.0 and summary["same_label_fraction_all"] == 0.5
+    assert summary["same_label_weight_share"] == pytest.approx(1.0 / 1.001)

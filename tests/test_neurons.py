@@ -1,8 +1,7 @@
 """The neuron equations against a plain-numpy Euler oracle and against closed-form results."""
 import numpy as np
 import pytest
-from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock,
-                    mV, ms)
+from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock, ms
 
 from brainnets.neurons import excitatory_group, inhibitory_group, membrane_trajectory
 

@@ -195,13 +195,15 @@ def crossmodal_links(network: MultimodalNetwork, state: dict, assignments: np.nd
                      slices: dict[str, slice]) -> dict:
     """Which cross-modal synapses join neurons of the same label (Rathi Fig. 3.12).
 
-    A link counts as learned when STDP lifted its weight above the initial range (``w_init_high``);
-    ``same_label_fraction`` is the share of the learned links whose two neurons carry the same label,
-    ``same_label_fraction_all`` the same share over every link (what chance wiring gives), and
-    ``same_label_weight_share`` the share of all cross-modal weight that same-label links carry.
+    Rathi: STDP "forms a stronger connection between neurons that spike together for the same label"
+    and the other connections "are inhibited", i.e. depressed towards 0. A link counts as kept when its
+    weight ends above the lowest initial weight (``w_init_low``); ``same_label_fraction`` is the share of
+    the kept links whose two neurons carry the same label, ``same_label_fraction_all`` the same share over
+    every link (what chance wiring gives), ``same_label_weight_share`` the share of all cross-modal weight
+    that same-label links carry.
     """
-    links, high = network.crossmodal_links, network.multimodal_model.crossmodal.w_init_high
-    same, learned, weights = [], [], []
+    links, floor = network.crossmodal_links, network.multimodal_model.crossmodal.w_init_low
+    same, kept, weights = [], [], []
     arrays = {}
     for synapses in links.synapses:
         pre_name, post_name = synapses.name.split("_to_")
@@ -210,12 +212,12 @@ def crossmodal_links(network: MultimodalNetwork, state: dict, assignments: np.nd
         pre_label = assignments[slices[pre_name]][pairs[:, 0]]
         post_label = assignments[slices[post_name]][pairs[:, 1]]
         same.append((pre_label == post_label) & (pre_label >= 0))
-        learned.append(w > high)
+        kept.append(w > floor)
         weights.append(w)
         arrays[f"{synapses.name}_pairs"], arrays[f"{synapses.name}_w"] = pairs, w
-    same, learned, weights = np.concatenate(same), np.concatenate(learned), np.concatenate(weights)
-    summary = {"n_links": int(len(same)), "n_learned": int(learned.sum()),
-               "same_label_fraction": float(same[learned].mean()) if learned.any() else 0.0,
+    same, kept, weights = np.concatenate(same), np.concatenate(kept), np.concatenate(weights)
+    summary = {"n_links": int(len(same)), "n_kept": int(kept.sum()),
+               "same_label_fraction": float(same[kept].mean()) if kept.any() else 0.0,
                "same_label_fraction_all": float(same.mean()) if len(same) else 0.0,
                "same_label_weight_share": float(weights[same].sum() / weights.sum()) if weights.sum() > 0 else 0.0,
                "mean_weight_same_label": float(weights[same].mean()) if same.any() else 0.0,
