@@ -51,7 +51,11 @@ class PowerLawSTDP:
 
     @property
     def on_pre(self) -> str:
-        return "ge_post += w\n" + ("xpre = 1" if self.pairing == "nearest" else "xpre += 1")
+        return self.pre_spike("w")
+
+    def pre_spike(self, conductance: str) -> str:
+        """The code run at a presynaptic spike, adding ``conductance`` (an expression) to ``ge_post``."""
+        return f"ge_post += {conductance}\n" + ("xpre = 1" if self.pairing == "nearest" else "xpre += 1")
 
     def namespace(self) -> dict:
         return {"eta": self.eta, "tau": self.tau, "offset": self.offset, "w_max": self.w_max,

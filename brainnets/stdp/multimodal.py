@@ -8,7 +8,8 @@ Cross-modal synapses join the two excitatory layers (3.4, Fig. 3.3). They are sp
 half carry spikes image -> audio and half audio -> image, and every neuron has one role: it sends, it
 receives, or it takes no part, never both (a neuron that did both would close a positive feedback loop).
 They learn by the same power-law STDP as the input synapses, with their own constants (Table 3.1), and add
-their weight to the receiver's excitatory conductance; they are neither normalized nor inhibitory.
+``conductance_per_weight`` times their weight to the receiver's excitatory conductance; they are neither
+normalized nor inhibitory.
 
 One class serves every arm of the chapter's comparisons: both ensembles with or without the cross-modal
 synapses, or a single ensemble (``sizes`` names the layers to build).
@@ -37,6 +38,7 @@ class CrossmodalParams:
     sender_fraction: float = quantity(positive=True)
     w_init_low: float = quantity(nonnegative=True)
     w_init_high: float = quantity(nonnegative=True)
+    conductance_per_weight: float = quantity(positive=True)
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,9 @@ class CrossmodalLinks:
                 raise ValueError(f"fraction {params.fraction} asks for {per_direction} {pre_name} -> {post_name} "
                                  f"synapses, but only {len(candidates)} sender -> receiver pairs exist")
             chosen = candidates[np.sort(rng.choice(len(candidates), per_direction, replace=False))]
-            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
-                                namespace=rule.namespace(), name=f"{pre_name}_to_{post_name}")
+            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.pre_spike("w * conductance_per_weight"),
+                                on_post=rule.on_post, name=f"{pre_name}_to_{post_name}",
+                                namespace={**rule.namespace(), "conductance_per_weight": params.conductance_per_weight})
             synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
             self.synapses.append(synapses)
             self.pairs[synapses.name] = chosen
