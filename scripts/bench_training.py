@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)
+    origin = provenance()  # the code as it was when the benchmark started
 
     model = DiehlCookModel.load(args.model)
     train = load_mnist("train")
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
                             "device.run, protocol and normalization inside the simulation",
         "plain_description": "Brian2 runtime (Cython), PoissonGroup rates set from Python, normalization in "
                              "numpy, run() per presentation and per rest",
-        "n_images": args.images, "n_exc": args.n_exc, "model": args.model, **provenance(),
+        "n_images": args.images, "n_exc": args.n_exc, "model": args.model, **origin,
         "command": "python scripts/bench_training.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     write_json_atomic(f"{args.out}.json", result)
