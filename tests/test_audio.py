@@ -60,8 +60,9 @@ def test_model_file_errors_name_the_key(tmp_path, line, message):
     text = audio.DEFAULT_MODEL_FILE.read_text()
     key = line.split(" = ")[0]
     lines = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
+    header = next(k for k, ln in enumerate(lines) if ln.startswith("[audio_frontend]"))
     path = tmp_path / "model.toml"
-    path.write_text("\n".join(lines + [line]) + "\n")
+    path.write_text("\n".join(lines[:header + 1] + [line] + lines[header + 1:]) + "\n")
     with pytest.raises(ConfigError, match=message):
         AudioFrontend.load(path)
 
