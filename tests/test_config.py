@@ -14,7 +14,7 @@ def test_model_file_holds_the_published_constants(model):
     assert model.excitatory.tau_m == 100 * ms and model.inhibitory.tau_m == 10 * ms
     assert model.connectivity.w_exc_to_inh == 10.4 and model.connectivity.w_inh_to_exc == 17.0
     assert isinstance(model.stdp, PowerLawSTDP)
-    assert (model.stdp.eta, model.stdp.tau, model.stdp.offset, model.stdp.mu) == (0.005, 20 * ms, 0.4, 0.9)
+    assert (model.stdp.eta, model.stdp.tau, model.stdp.offset, model.stdp.mu) == (0.002, 20 * ms, 0.4, 0.9)
     assert model.stdp.pairing == "all_to_all"
     assert model.protocol.weight_sum == 78.0 and model.protocol.min_spikes == 5
     assert (model.slot_steps, model.present_steps) == (1000, 700)
@@ -45,7 +45,7 @@ def _write_model(tmp_path, old, new):
     ('tau_m = "100 ms"', 'tau_m = "-100 ms"', r"tau_m: must be > 0"),
     ('tau_m = "100 ms"', 'tau_m = "nan ms"', r"tau_m"),
     ('tau_m = "100 ms"', 'tau_mm = "100 ms"', r"unknown key\(s\) \['tau_mm'\]"),
-    ('eta = 0.005', 'eta = "fast"', r"\[stdp\]\.eta"),
+    ('eta = 0.002', 'eta = "fast"', r"\[stdp\]\.eta"),
     ('rule = "power_law"', 'rule = "hebb"', r"\[stdp\]\.rule: expected one of"),
     ('pairing = "all_to_all"', 'pairing = "all"', r"\[stdp\]\.pairing: expected one of"),
     ('t_present = "350 ms"', 't_present = "350.2 ms"', r"whole number of dt steps"),
