@@ -59,19 +59,29 @@ class Settings:
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
-        for name in ("n_exc", "n_train", "n_test", "epochs", "slots_per_run"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.n_assign is not None and not 1 <= self.n_assign <= self.n_train:
-            raise ValueError(f"n_assign must lie in 1..n_train={self.n_train}, got {self.n_assign}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        check_run_settings(self, ("n_exc", "n_train", "n_test", "epochs", "slots_per_run"))
 
     def identity(self) -> dict:
-        """What must match for a checkpoint to be resumed (not how often it is written)."""
-        document = dataclasses.asdict(self)
-        document.pop("checkpoint_seconds")
-        return document
+        return run_identity(self)
+
+
+def check_run_settings(settings, counts: tuple[str, ...]) -> None:
+    """What every experiment's settings must satisfy: the ``counts`` >= 1, ``n_assign`` (if given) within
+    ``n_train``, a known device."""
+    for name in counts:
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(settings, name)}")
+    if settings.n_assign is not None and not 1 <= settings.n_assign <= settings.n_train:
+        raise ValueError(f"n_assign must lie in 1..n_train={settings.n_train}, got {settings.n_assign}")
+    if settings.device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {settings.device!r}")
+
+
+def run_identity(settings) -> dict:
+    """What must match for a checkpoint to be resumed (not how often it is written)."""
+    document = dataclasses.asdict(settings)
+    document.pop("checkpoint_seconds")
+    return document
 
 
 class PhasedExperiment:

@@ -19,9 +19,9 @@ import numpy as np
 from ..audio import DEFAULT_CACHE_DIR, cochleagrams
 from ..checkpoint import save_arrays_atomic, write_json_atomic
 from ..datasets import NOISE_KINDS, LabelledImages, degrade_images
-from ..devices import DEVICES, use_device
+from ..devices import use_device
 from ..spoken_digits import SpokenDigits
-from .experiment import PhasedExperiment
+from .experiment import PhasedExperiment, check_run_settings, run_identity
 from .multimodal import MultimodalModel, MultimodalNetwork, Pairs
 from .readout import assign_labels, confusion_matrix, predict
 from .simulation import EnsembleSimulation
@@ -51,13 +51,7 @@ class MultimodalSettings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.n_image + self.n_audio == 0:
             raise ValueError("at least one of n_image and n_audio must be > 0")
-        for name in ("n_train", "n_test", "slots_per_run"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.n_assign is not None and not 1 <= self.n_assign <= self.n_train:
-            raise ValueError(f"n_assign must lie in 1..n_train={self.n_train}, got {self.n_assign}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        check_run_settings(self, ("n_train", "n_test", "slots_per_run"))
         if self.image_noise not in NOISE_KINDS:
             raise ValueError(f"image_noise must be one of {NOISE_KINDS}, got {self.image_noise!r}")
 
@@ -66,9 +60,7 @@ class MultimodalSettings:
         return {name: n for name, n in (("image", self.n_image), ("audio", self.n_audio)) if n > 0}
 
     def identity(self) -> dict:
-        document = dataclasses.asdict(self)
-        document.pop("checkpoint_seconds")
-        return document
+        return run_identity(self)
 
 
 def pair_utterances(labels: np.ndarray, corpus: SpokenDigits, rng: np.random.Generator) -> np.ndarray:
