@@ -143,15 +143,13 @@ class MultimodalExperiment(PhasedExperiment):
         assign_labels_of = self.labels["train"][:self.n_assign]
         assignments = assign_labels(self.counts["assign"], assign_labels_of)
         test_labels = self.labels["test"]
-        accuracies = {}
-        for phase in self.phases:
-            if phase.startswith("test"):
-                key = "accuracy" if phase == "test" else phase.replace("test_", "accuracy_")
-                accuracies[key] = float(np.mean(predict(self.counts[phase], assignments) == test_labels))
+        predictions = {phase: predict(self.counts[phase], assignments) for phase in self.phases
+                       if phase.startswith("test")}
+        accuracies = {("accuracy" if phase == "test" else phase.replace("test_", "accuracy_")):
+                      float(np.mean(predicted == test_labels)) for phase, predicted in predictions.items()}
         slices = self._layer_slices()
         per_ensemble = {name: float(np.mean(predict(self.counts["test"][:, where], assignments[where]) == test_labels))
                         for name, where in slices.items()}
-        predictions = predict(self.counts["test"], assignments)
         metrics = {
             **accuracies, "accuracy_per_ensemble": per_ensemble,
             **dataclasses.asdict(s), "sizes": s.sizes, "n_total": sum(s.sizes.values()),
@@ -164,7 +162,7 @@ class MultimodalExperiment(PhasedExperiment):
                 name: np.bincount(assignments[where][assignments[where] >= 0], minlength=10).tolist()
                 for name, where in slices.items()},
             "activity": self.activity,
-            "confusion_matrix": confusion_matrix(test_labels, predictions).tolist(),
+            "confusion_matrix": confusion_matrix(test_labels, predictions["test"]).tolist(),
         }
         arrays = {"assignments": assignments}
         if network.crossmodal_links is not None:
