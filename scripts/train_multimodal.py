@@ -16,6 +16,10 @@ A larger run on the Free Spoken Digit Dataset:
 
 Each arm trains in its own folder under OUT/arms (two at a time, --jobs), checkpointed; --resume continues
 a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them.
+
+--validate is for choosing constants the thesis leaves open without looking at the test set: training
+uses MNIST training images below 50,000 and part of the training utterances, and the "test" pairs are
+MNIST training images from 50,000 on with the training utterances held out of training.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from brainnets.checkpoint import write_json_atomic
 from brainnets.cli import fail_cleanly
-from brainnets.datasets import load_mnist
+from brainnets.datasets import LabelledImages, load_mnist
 from brainnets.plotting import plot_bars
 from brainnets.provenance import provenance
 from brainnets.spoken_digits import SPLITS, load_spoken_digits, split_spoken_digits
@@ -64,6 +68,8 @@ def arm_options(args, settings: dict) -> list[str]:
                "--device", args.device, "--n-image", str(settings["n_image"]), "--n-audio", str(settings["n_audio"])]
     if args.assign is not None:
         options += ["--assign", str(args.assign)]
+    if args.validate:
+        options.append("--validate")
     if not settings.get("crossmodal", True):
         options.append("--no-crossmodal")
     if settings.get("image_noise", "none") != "none":
@@ -71,16 +77,32 @@ def arm_options(args, settings: dict) -> list[str]:
     return options
 
 
+#: The first MNIST training image that --validate holds out of training.
+FIRST_HELD_OUT = 50000
+
+
+def held_out(train_images: LabelledImages, train_audio, split: str, seed: int):
+    """(images, audio), each as (train, test), made from training data alone: MNIST training images below
+    FIRST_HELD_OUT for training and the rest for scoring; the training utterances split again (TI46's own
+    sessions cannot split twice, so its training part is split by utterance)."""
+    images = (train_images.head(FIRST_HELD_OUT),
+              LabelledImages(train_images.images[FIRST_HELD_OUT:], train_images.labels[FIRST_HELD_OUT:]))
+    return images, split_spoken_digits(train_audio, "utterance" if split == "ti46" else split, seed=seed)
+
+
 def run_arm(args) -> dict:
     """One arm, in this process (the --arm mode the study runs for each arm)."""
+    scored_on = ", held-out validation" if args.validate else ""
     settings = MultimodalSettings(model=args.model, n_image=args.n_image, n_audio=args.n_audio,
                                   crossmodal=not args.no_crossmodal, n_train=args.train, n_test=args.test,
                                   n_assign=args.assign, image_noise=(args.noise or ["none"])[0], seed=args.seed,
-                                  device=args.device, audio=f"{args.audio} ({args.split} split)")
-    corpus = load_spoken_digits(args.audio)
-    experiment = MultimodalExperiment(settings, (load_mnist("train"), load_mnist("test")),
-                                      split_spoken_digits(corpus, args.split, seed=args.seed), args.out,
-                                      resume=args.resume, progress=not args.quiet)
+                                  device=args.device,
+                                  audio=f"{args.audio} ({args.split} split{scored_on})")
+    images = (load_mnist("train"), load_mnist("test"))
+    audio = split_spoken_digits(load_spoken_digits(args.audio), args.split, seed=args.seed)
+    if args.validate:
+        images, audio = held_out(images[0], audio[0], args.split, args.seed)
+    experiment = MultimodalExperiment(settings, images, audio, args.out, resume=args.resume, progress=not args.quiet)
     return experiment.run()
 
 
@@ -134,6 +156,9 @@ def main(argv=None) -> int:
     parser.add_argument("--train", type=int, default=1500, help="training pairs (first K MNIST training images)")
     parser.add_argument("--test", type=int, default=1000, help="test pairs (first M MNIST test images)")
     parser.add_argument("--assign", type=int, default=None, help="label on the first K training pairs")
+    parser.add_argument("--validate", action="store_true",
+                        help=f"score on held-out training data (MNIST training images from {FIRST_HELD_OUT} on), "
+                             "never the test set")
     parser.add_argument("--noise", nargs="*", default=[], choices=["awgn", "awgn_contrast"],
                         help="also the noisy-MNIST arms")
     parser.add_argument("--seed", type=int, default=0)
@@ -162,7 +187,8 @@ def main(argv=None) -> int:
     plan = arms(args.n_total, args.noise)
     results = run_all({name: partial(run_once, "train_multimodal", arm_options(args, settings), out / "arms" / name)
                        for name, settings in plan.items()}, args.jobs)
-    document = {"arms": results, "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin,
+    document = {"arms": results, "scored_on": "held-out training data" if args.validate else "test set",
+                "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin,
                 "command": "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     write_json_atomic(out / "metrics.json", document)
     if args.summary:

@@ -3,10 +3,13 @@ import json
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from brian2 import ms
 
 from brainnets import sweeps
+from brainnets.datasets import LabelledImages
+from brainnets.spoken_digits import SpokenDigits
 from brainnets.stdp.model import DiehlCookModel
 
 
@@ -132,3 +135,18 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
     with pytest.raises(SystemExit):
         study.main(["--split", "by-colour", "--out", str(tmp_path / "other")])
     assert study.main(["--out", str(tmp_path / "mm")]) == 2  # finished: never overwritten
+
+
+def test_train_multimodal_validation_never_trains_or_scores_on_what_it_should_not(script):
+    study = script("train_multimodal")
+    images = LabelledImages(np.arange(60000 * 4, dtype=np.uint8).reshape(60000, 2, 2), np.arange(60000) % 10)
+    n = 120
+    utterances = np.array([f"{k % 10}_s{k % 3}_{k}" for k in range(n)])
+    corpus = SpokenDigits(tuple(np.zeros(8, dtype=np.float32) for _ in range(n)), np.full(n, 8000),
+                          np.arange(n) % 10, np.array([f"s{k % 3}" for k in range(n)]), utterances,
+                          tuple(Path(f"{u}.wav") for u in utterances))
+    (fit_images, scored_images), (fit_audio, scored_audio) = study.held_out(images, corpus, "ti46", seed=0)
+    assert len(fit_images) == 50000 and len(scored_images) == 10000
+    assert scored_images.labels[0] == images.labels[50000]
+    assert set(fit_audio.utterances).isdisjoint(scored_audio.utterances)
+    assert set(fit_audio.utterances) | set(scored_audio.utterances) == set(utterances)
