@@ -141,6 +141,18 @@ def test_missing_stream_is_silent(multimodal, numpy_runtime):
     assert stimuli["image"].max() == 255
 
 
+def test_a_repeat_brightens_only_the_stream_whose_layer_fired_too_little(multimodal, numpy_runtime):
+    network = MultimodalNetwork(multimodal, {"image": 3, "audio": 3}, crossmodal=False, slots_per_run=3,
+                                rng=np.random.default_rng(1))
+    sim = EnsembleSimulation(network, "runtime", seed=1)
+    sim.state[("image_input_synapses", "w")][:] = 1.0  # a white image fires the image layer every time
+    shown = sim.present(Pairs(np.full((1, 28, 28), 255, dtype=np.uint8), None), learning=False)
+    assert shown.n_done == 0  # the silent audio layer is judged, so the pair is shown three times
+    p = multimodal.protocol_model.protocol
+    assert sim.state[("protocol", "intensity_image")][0] == p.intensity_start
+    assert sim.state[("protocol", "intensity_audio")][0] == p.intensity_start + 3 * p.intensity_step
+
+
 def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist_test, tmp_path):
     settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1)
     audio = split_by_utterance(load_shipped(), seed=1)

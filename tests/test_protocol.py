@@ -56,7 +56,7 @@ def test_intensity_grows_by_the_step_on_every_repeat(numpy_runtime, model):
     p = model.protocol
     sim = small_simulation(model, slots=3)
     sim.present(np.zeros((1, SIDE, SIDE), dtype=np.uint8), learning=True)
-    assert sim.state[("protocol", "intensity")][0] == p.intensity_start + 3 * p.intensity_step
+    assert sim.state[("protocol", "intensity_exc")][0] == p.intensity_start + 3 * p.intensity_step
     assert sim.state[("protocol", "retries")][0] == 3
 
 
@@ -66,7 +66,7 @@ def test_strong_input_is_accepted_at_once_and_resets_intensity(numpy_runtime, mo
     shown = sim.present(bright(3), learning=False)
     assert shown.n_done == 3 and shown.tries.tolist() == [1, 1, 1]
     assert (shown.counts.sum(axis=1) >= model.protocol.min_spikes).all()
-    assert sim.state[("protocol", "intensity")][0] == model.protocol.intensity_start
+    assert sim.state[("protocol", "intensity_exc")][0] == model.protocol.intensity_start
 
 
 def test_weights_are_normalized_before_each_presentation_while_learning(numpy_runtime, model):

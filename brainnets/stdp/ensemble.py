@@ -160,7 +160,7 @@ class PresentedNetwork:
 
     def state_variables(self) -> dict:
         """Dynamic state that must survive from one run to the next: ``{group: [names]}``."""
-        state = {self.protocol.group: ["intensity", "retries"]}
+        state = {self.protocol.group: ["retries"] + [f"intensity_{name}" for name in self.protocol.layers]}
         for part in self.parts:
             state.update(part.state_variables())
         return state

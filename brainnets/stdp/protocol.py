@@ -17,7 +17,9 @@ that a standalone binary can present thousands of images in one run:
 The same machinery shows several inputs at once (Rathi 2021, 3.5: an image and a spoken digit of the same
 label, each to its own ensemble). Each :class:`Stream` has its own input neurons and stimulus array, and a
 stream may change over the presentation in frames (a cochleagram: one frame per time step). The judgement
-then asks every judged layer for ``min_spikes``, and a repeat raises the intensity of every stream.
+then asks every judged layer for ``min_spikes``; on a repeat every stream is shown again, but only the
+streams of the layers that fired too few spikes get brighter (Rathi 3.5 gives no rule; brightening a stream
+whose layer already fired enough only makes its thresholds climb faster).
 
 Every slot (presentation plus rest) has the same length whatever the judgement, so a run of S slots
 presents up to S images; :func:`decode_presentations` turns the recorded judgements and spikes into
@@ -34,15 +36,16 @@ from .model import DiehlCookModel
 
 PROTOCOL_EQS = """
 image : integer                    # index of the item on show, within this run's stimulus
-intensity : 1                      # Diehl & Cook's input_intensity
 retries : integer                  # failed presentations of the current item so far
 n_images : integer (shared, constant)   # items in this run's stimulus
 rng_seed : integer (shared, constant)   # seeds the standalone random generator of this run
 presenting = timestep(t, dt) % slot_steps < present_steps and image < n_images : boolean
 """
 
-#: Per watched layer: its spikes during the current presentation, and whether they are judged.
+#: Per watched layer: Diehl & Cook's input_intensity of the stream feeding it, its spikes during the
+#: current presentation, and whether they are judged.
 LAYER_COUNTER_EQS = """
+intensity_{layer} : 1
 n_spikes_{layer} : integer
 judge_{layer} : boolean (shared, constant)
 """
@@ -53,9 +56,13 @@ JUDGE_PRESENTATION = """
 accepted = ({enough}) or retries >= max_retries
 image += int(accepted)
 retries = (retries + 1) * int(not accepted)
-intensity = intensity_start * int(accepted) + (intensity + intensity_step) * int(not accepted)
+{brighten}
 {clear}
 """
+
+#: On a repeat, only the streams of layers that fired too little get brighter.
+BRIGHTEN_LAYER = ("intensity_{layer} = intensity_start * int(accepted) + (intensity_{layer} + intensity_step * "
+                  "int(judge_{layer} and n_spikes_{layer} < min_spikes)) * int(not accepted)")
 
 # The stimulus array's time axis is (item, frame): item k's frame f sits at t = (k * n_frames + f) * second.
 INPUT_EQS = """
@@ -88,7 +95,7 @@ class Stream:
 
 class Protocol:
     """The protocol group judging the named ``layers``, one Poisson input group per :class:`Stream`
-    (``inputs[name]``), and the monitors that record them."""
+    (``inputs[name]``; stream k feeds layer k), and the monitors that record them."""
 
     def __init__(self, model: DiehlCookModel, streams: list[Stream], layers: list[str], slots_per_run: int):
         p = model.protocol
@@ -103,15 +110,16 @@ class Protocol:
         }
         judge = JUDGE_PRESENTATION.format(
             enough=" and ".join(f"(n_spikes_{name} >= min_spikes or not judge_{name})" for name in layers),
+            brighten="\n".join(BRIGHTEN_LAYER.format(layer=name) for name in layers),
             clear="\n".join(f"n_spikes_{name} = 0" for name in layers))
         self.group = NeuronGroup(1, PROTOCOL_EQS + "".join(LAYER_COUNTER_EQS.format(layer=name) for name in layers),
                                  threshold=END_OF_PRESENTATION, reset=judge, namespace=self.namespace,
                                  name="protocol")
-        self.group.intensity = p.intensity_start
         for name in layers:
             setattr(self.group, f"judge_{name}", True)
+            setattr(self.group, f"intensity_{name}", p.intensity_start)
         self.stimuli, self.inputs = {}, {}
-        for stream in streams:
+        for stream, layer in zip(streams, layers, strict=True):
             if model.present_steps % stream.n_frames:
                 raise ValueError(f"stream {stream.name!r}: {stream.n_frames} frames do not divide the "
                                  f"{model.present_steps} steps of a presentation")
@@ -121,8 +129,9 @@ class Protocol:
                                 reset="n_emitted += 1", name=f"{stream.prefix}input",
                                 namespace={**self.namespace, "n_frames": stream.n_frames,
                                            "rate_per_unit": stream.rate_per_unit, stimulus.name: stimulus})
-            for variable in ("image", "intensity", "presenting"):
-                setattr(group, variable, linked_var(self.group, variable, index=np.zeros(stream.n_input, dtype=int)))
+            for variable, source in (("image", "image"), ("intensity", f"intensity_{layer}"),
+                                     ("presenting", "presenting")):
+                setattr(group, variable, linked_var(self.group, source, index=np.zeros(stream.n_input, dtype=int)))
             self.stimuli[stream.name], self.inputs[stream.name] = stimulus, group
         self.spikes: list[SpikeMonitor] = []
         self.judgements = SpikeMonitor(self.group, variables=["image", "retries"] +
