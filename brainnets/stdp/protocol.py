@@ -53,16 +53,20 @@ judge_{layer} : boolean (shared, constant)
 END_OF_PRESENTATION = "timestep(t, dt) % slot_steps == present_steps"
 
 JUDGE_PRESENTATION = """
-accepted = ({enough}) or retries >= max_retries
+{too_few}
+accepted = not ({any_too_few}) or retries >= max_retries
 image += int(accepted)
 retries = (retries + 1) * int(not accepted)
 {brighten}
 {clear}
 """
 
+#: Whether a layer failed the judgement (each shared variable is read once: brian2cuda declares it per read).
+TOO_FEW_SPIKES = "too_few_{layer} = judge_{layer} and n_spikes_{layer} < min_spikes"
+
 #: On a repeat, only the streams of layers that fired too little get brighter.
-BRIGHTEN_LAYER = ("intensity_{layer} = intensity_start * int(accepted) + (intensity_{layer} + intensity_step * "
-                  "int(judge_{layer} and n_spikes_{layer} < min_spikes)) * int(not accepted)")
+BRIGHTEN_LAYER = ("intensity_{layer} = intensity_start * int(accepted) + "
+                  "(intensity_{layer} + intensity_step * int(too_few_{layer})) * int(not accepted)")
 
 # The stimulus array's time axis is (item, frame): item k's frame f sits at t = (k * n_frames + f) * second.
 INPUT_EQS = """
@@ -109,7 +113,8 @@ class Protocol:
             "intensity_start": p.intensity_start, "intensity_step": p.intensity_step,
         }
         judge = JUDGE_PRESENTATION.format(
-            enough=" and ".join(f"(n_spikes_{name} >= min_spikes or not judge_{name})" for name in layers),
+            too_few="\n".join(TOO_FEW_SPIKES.format(layer=name) for name in layers),
+            any_too_few=" or ".join(f"too_few_{name}" for name in layers),
             brighten="\n".join(BRIGHTEN_LAYER.format(layer=name) for name in layers),
             clear="\n".join(f"n_spikes_{name} = 0" for name in layers))
         self.group = NeuronGroup(1, PROTOCOL_EQS + "".join(LAYER_COUNTER_EQS.format(layer=name) for name in layers),
