@@ -46,8 +46,8 @@ class LabelledImages:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def head(self, n: int) -> "LabelledImages":
-        return LabelledImages(self.images[:n], self.labels[:n])
+    def __getitem__(self, where: slice) -> "LabelledImages":
+        return LabelledImages(self.images[where], self.labels[where])
 
 
 def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:

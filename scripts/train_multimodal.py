@@ -85,8 +85,7 @@ def held_out(train_images: LabelledImages, train_audio, split: str, seed: int):
     """(images, audio), each as (train, test), made from training data alone: MNIST training images below
     FIRST_HELD_OUT for training and the rest for scoring; the training utterances split again (TI46's own
     sessions cannot split twice, so its training part is split by utterance)."""
-    images = (train_images.head(FIRST_HELD_OUT),
-              LabelledImages(train_images.images[FIRST_HELD_OUT:], train_images.labels[FIRST_HELD_OUT:]))
+    images = (train_images[:FIRST_HELD_OUT], train_images[FIRST_HELD_OUT:])
     return images, split_spoken_digits(train_audio, "utterance" if split == "ti46" else split, seed=seed)
 
 
@@ -98,10 +97,12 @@ def run_arm(args) -> dict:
                                   n_assign=args.assign, image_noise=(args.noise or ["none"])[0], seed=args.seed,
                                   device=args.device,
                                   audio=f"{args.audio} ({args.split} split{scored_on})")
-    images = (load_mnist("train"), load_mnist("test"))
+    train_images = load_mnist("train")
     audio = split_spoken_digits(load_spoken_digits(args.audio), args.split, seed=args.seed)
     if args.validate:
-        images, audio = held_out(images[0], audio[0], args.split, args.seed)
+        images, audio = held_out(train_images, audio[0], args.split, args.seed)
+    else:
+        images = (train_images, load_mnist("test"))
     experiment = MultimodalExperiment(settings, images, audio, args.out, resume=args.resume, progress=not args.quiet)
     return experiment.run()
 

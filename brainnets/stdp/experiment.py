@@ -266,8 +266,8 @@ class UnimodalExperiment(PhasedExperiment):
             raise ValueError(f"asked for {settings.n_train} training and {settings.n_test} test images, "
                              f"have {len(train)} and {len(test)}")
         super().__init__(settings, out_dir, resume, progress)
-        self.train, self.test = train.head(settings.n_train), test.head(settings.n_test)
-        self.assign = self.train.head(settings.n_assign or settings.n_train)
+        self.train, self.test = train[:settings.n_train], test[:settings.n_test]
+        self.assign = self.train[:settings.n_assign or settings.n_train]
         self.model = DiehlCookModel.load(settings.model)
         self.compression_steps = settings.compression.steps(self._phase_length("train"))
         self.steps_done: list[dict] = []  # one entry per compression step
