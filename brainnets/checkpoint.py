@@ -49,3 +49,21 @@ def save_arrays_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
 def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
+
+
+class RunFolderError(RuntimeError):
+    """An output folder cannot take this run: it holds a finished run, another run, or nothing to resume."""
+
+
+def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = None) -> None:
+    """A finished run (its ``metrics.json`` written) is never overwritten; a folder with something else in
+    it is used only to resume, and ``resume`` needs the ``checkpoint`` when there is one to look for."""
+    out = Path(out)
+    if (out / "metrics.json").exists():
+        raise RunFolderError(f"{out} holds a finished run (metrics.json); choose another --out")
+    if resume:
+        if checkpoint is not None and not checkpoint.exists():
+            raise RunFolderError(f"--resume: no checkpoint in {out}")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise RunFolderError(f"{out} is not empty (add --resume to continue it); choose another --out")

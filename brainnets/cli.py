@@ -6,13 +6,14 @@ import functools
 import json
 import sys
 
+from .checkpoint import RunFolderError
 from .config import ConfigError
 from .datasets import DataError, load_mnist
 from .devices import DEVICES, DeviceError
 from .stdp.experiment import ExperimentError, Settings, UnimodalExperiment
 
 #: Errors caused by the user's input: reported in one line, without a traceback.
-USER_ERRORS = (ConfigError, DataError, DeviceError, ExperimentError, ValueError)
+USER_ERRORS = (ConfigError, DataError, DeviceError, ExperimentError, RunFolderError, ValueError)
 
 SUMMARY_KEYS = ("accuracy", "n_exc", "n_train", "n_test", "connectivity", "train_ms_per_image", "train_seconds",
                 "eval_seconds")

@@ -32,9 +32,11 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Z
 T = TypeVar("T")
 
 
-def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = False):
-    """A dataclass field holding a constant in ``unit`` (a Brian2 unit, or 1.0 for a number)."""
-    return dataclasses.field(metadata={"unit": unit, "positive": positive, "nonnegative": nonnegative})
+def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = False, default: Any = dataclasses.MISSING):
+    """A dataclass field holding a constant in ``unit`` (a Brian2 unit, or 1.0 for a number); a field with
+    a ``default`` may be left out of the model file."""
+    return dataclasses.field(default=default,
+                             metadata={"unit": unit, "positive": positive, "nonnegative": nonnegative})
 
 
 def choice(*options: str):

@@ -128,3 +128,47 @@ def plot_cochleagram(probabilities: np.ndarray, path: str | Path, *, frame_rate:
     axes.set_title(title or "Cochleagram")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.02, label="firing probability")
     _save(figure, path)
+
+
+def plot_ttfs_raster(layers: list[tuple[str, float, float, np.ndarray]], path: str | Path, title: str = "") -> None:
+    """One image's spikes, layer by layer (``(name, t_min, t_max, times)``), over its coding window
+    (shaded): the later a spike in its window, the smaller the value it carries (Stanojevic Fig. 2.4)."""
+    figure, axes = plt.subplots(len(layers), 1, figsize=(9, 1.4 * len(layers) + 0.6), sharex=True)
+    for ax, (name, t_min, t_max, times) in zip(np.atleast_1d(axes), layers):
+        ax.axvspan(t_min, t_max, color="0.92")
+        active = times < t_max
+        ax.plot(times[active], np.flatnonzero(active), "|", color="C0", markersize=3)
+        ax.plot(times[~active], np.flatnonzero(~active), "|", color="0.6", markersize=3)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+        ax.set_yticks([])
+    np.atleast_1d(axes)[-1].set_xlabel("time (units of tau_c); grey: forced spikes at t_max (value 0)")
+    np.atleast_1d(axes)[0].set_title(title)
+    _save(figure, path)
+
+
+def plot_error_histogram(gaps: dict[str, np.ndarray], path: str | Path, title: str = "") -> None:
+    """Histogram per layer of log10 |difference| (exact zeros drawn at the left edge)."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    floor = -18
+    bins = np.linspace(floor, 0, 73)
+    for name, gap in gaps.items():
+        axes.hist(np.log10(np.maximum(gap.ravel(), 10.0 ** floor)), bins=bins, histtype="step", label=name)
+    axes.set_xlabel(f"log10 |t_Brian2 - t_exact| relative to the readout time (zeros at {floor})")
+    axes.set_ylabel("spikes")
+    axes.set_yscale("log")
+    axes.legend()
+    axes.set_title(title)
+    _save(figure, path)
+
+
+def plot_error_vs_dt(dts, errors: dict[str, list[float]], slope: float, path: str | Path, title: str = "") -> None:
+    """Log-log plot of simulation error against the time step, with the fitted slope."""
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for name, values in errors.items():
+        axes.loglog(dts, values, "o-", label=name)
+    axes.set_xlabel("dt (units of tau_c)")
+    axes.set_ylabel("spike-time error / readout time")
+    axes.set_title(f"{title}\nfitted slope of the largest error: {slope:.3f}")
+    axes.legend()
+    axes.grid(True, which="both", alpha=0.3)
+    _save(figure, path)

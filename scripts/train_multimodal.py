@@ -29,13 +29,12 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from brainnets.checkpoint import write_json_atomic
+from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import LabelledImages, load_mnist
 from brainnets.plotting import plot_bars
 from brainnets.provenance import provenance
 from brainnets.spoken_digits import SPLITS, load_spoken_digits, split_spoken_digits
-from brainnets.stdp.experiment import ExperimentError
 from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
 from brainnets.sweeps import run_all, run_once
 
@@ -179,10 +178,7 @@ def main(argv=None) -> int:
         run_arm(args)
         return 0
     out = Path(args.out)
-    if (out / "metrics.json").exists():
-        raise ExperimentError(f"{out} holds a finished run (metrics.json); choose another --out")
-    if out.exists() and any(out.iterdir()) and not args.resume:
-        raise ExperimentError(f"{out} is not empty (add --resume to continue it); choose another --out")
+    check_run_folder(out, args.resume)
     origin = provenance()
     load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
     plan = arms(args.n_total, args.noise)

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from brainnets.checkpoint import RunFolderError
 from brainnets.stdp.compression import Compression
 from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment
 
@@ -22,7 +23,7 @@ def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_tes
                 "eval_seconds", "seed", "device", "brian2_version"):
         assert key in stored, key
     assert np.array(stored["confusion_matrix"]).sum() == 500
-    with pytest.raises(ExperimentError, match="finished run"):
+    with pytest.raises(RunFolderError, match="finished run"):
         UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "run")
 
 
@@ -53,7 +54,7 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
     with pytest.raises(Interrupted):
         broken.run()
     assert (tmp_path / "broken" / "checkpoint.npz").exists()
-    with pytest.raises(ExperimentError, match="add --resume"):
+    with pytest.raises(RunFolderError, match="add --resume"):
         UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken")
     resumed = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", resume=True,
                                  progress=False).run()
@@ -71,7 +72,7 @@ def test_resume_refuses_different_settings(mnist_train, mnist_test, tmp_path):
     (out / "settings.json").write_text(json.dumps(Settings(model=MODEL, n_exc=20).identity()))
     with pytest.raises(ExperimentError, match="different settings"):
         UnimodalExperiment(Settings(model=MODEL, n_exc=30), mnist_train, mnist_test, out, resume=True)
-    with pytest.raises(ExperimentError, match="no checkpoint"):
+    with pytest.raises(RunFolderError, match="no checkpoint"):
         UnimodalExperiment(Settings(model=MODEL), mnist_train, mnist_test, tmp_path / "absent", resume=True)
 
 

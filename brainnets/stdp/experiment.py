@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..checkpoint import load_arrays, save_arrays_atomic, write_json_atomic
+from ..checkpoint import check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
 from ..datasets import LabelledImages
 from ..devices import DEVICES, use_device
 from ..provenance import provenance
@@ -112,18 +112,11 @@ class PhasedExperiment:
         return self.out / "checkpoint.npz"
 
     def _check_out_dir(self, resume: bool) -> None:
-        if (self.out / "metrics.json").exists():
-            raise ExperimentError(f"{self.out} holds a finished run (metrics.json); choose another --out")
+        check_run_folder(self.out, resume, self.checkpoint_path)
         if resume:
-            if not self.checkpoint_path.exists():
-                raise ExperimentError(f"--resume: no checkpoint in {self.out}")
             saved = json.loads((self.out / "settings.json").read_text())
             if saved != self.settings.identity():
                 raise ExperimentError(f"--resume: {self.out} was started with different settings {saved}")
-            return
-        if self.out.exists() and any(self.out.iterdir()):
-            hint = " (it has a checkpoint: add --resume)" if self.checkpoint_path.exists() else ""
-            raise ExperimentError(f"{self.out} is not empty{hint}; choose another --out")
 
     # -- what subclasses provide -------------------------------------------------------------------
     def _phase_items(self, phase: str):
