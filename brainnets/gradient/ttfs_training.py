@@ -4,11 +4,13 @@
 A hidden neuron of the "linearly mappable" network (Eq. 3.9: ``alpha_i = 1 - sum_j W_ij``, so the slope
 at threshold is ``B = 1``) fires at the closed-form time (Eq. 3.7 with Eq. 3.21, tau_c = 1)
 
-    t_i = t_min + (t_max - t_min) + D_i + sum_j W_ij (t_j - t_min),   clipped to [t_min, t_max],
+    t_i = min(t_min + (t_max - t_min) + D_i + sum_j W_ij (t_j - t_min), t_max),
 
 and the non-spiking readout's potential at ``t_read = t_max^(N)`` is the logit
 ``sum_j W_ij (t_read - t_j) - D_i``. The gradient of a spike time is the gradient of this expression,
-masked where it is clipped (Eq. 3.12). With ``t_j - t_min = -x_j`` the network is the ReLU network
+masked where the spike is forced (Eq. 3.12). As in the thesis' code, training does not hold spikes back
+to ``t_min``; the growing windows keep them inside, and the exported network (whose neurons cannot fire
+before ``t_min``) is checked against the trained one. With ``t_j - t_min = -x_j`` the network is the ReLU network
 ``x = [W x - D]_+`` (Eq. 3.10), so the spiking network and its ReLU twin, started equal and trained by
 the same optimizer on the same batches, follow the same trajectory: the claim this module lets one check.
 
@@ -85,8 +87,7 @@ class LinearTTFSNet(nn.Module):
         t = 1 - x
         times = []
         for (t_min, t_max), w, d in zip(self.windows(), self.weights, self.offsets):
-            t = t_max + d + (t - t_min) @ w.T
-            t = torch.minimum(torch.maximum(t, t_min), t_max)
+            t = torch.minimum(t_max + d + (t - t_min) @ w.T, t_max)
             times.append(t)
         return times
 
@@ -150,7 +151,7 @@ def train_twins(sizes: list[int], images: np.ndarray, labels: np.ndarray, *, epo
                 losses[k] += loss.item() * len(batch)
             snn.widen_windows(x[batch], gamma)
             step += 1
-        record = {"epoch": epoch + 1, "loss_snn": losses[0] / len(x), "loss_relu": losses[1] / len(x),
+        record = {"epoch": epoch + 1, "loss_snn": float(losses[0] / len(x)), "loss_relu": float(losses[1] / len(x)),
                   **parameter_drift(snn, twin)}
         done = {"epoch": epoch + 1, "step": step, "history": done["history"] + [record]}
         if checkpoint is not None:

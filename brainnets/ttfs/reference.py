@@ -196,6 +196,10 @@ class ReferenceNetwork:
         self.monitors.append(monitor)
         return monitor
 
+    def run(self) -> None:
+        """Simulate every image (on a standalone device: add the run to the project being generated)."""
+        self.network.run(self.duration, namespace={"input_times": self.input_times})
+
     def read(self) -> SpikeTimes:
         """Every group's spike times (units of tau_c, within each image) and the readout's logits."""
         def decode(monitor, variable, n):
@@ -234,7 +238,7 @@ def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True
     try:
         reference = ReferenceNetwork(spec, inputs, dt, exact=exact, tau_c=tau_c)
         run_start = time.perf_counter()
-        reference.network.run(reference.duration, namespace={"input_times": reference.input_times})
+        reference.run()
         if is_standalone(device):
             device_object = brian2.get_device()
             device_object.build(directory=str(directory) if directory else None, run=True, compile=True)
