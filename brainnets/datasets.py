@@ -75,19 +75,43 @@ def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def load_mnist(split: str, data_dir: str | Path | None = None) -> LabelledImages:
-    """The MNIST ``"train"`` (60,000) or ``"test"`` (10,000) split, verified."""
+#: Fashion-MNIST (Xiao et al. 2017) as Debian's ``dataset-fashion-mnist`` installs it: the same IDX layout.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+
+def _load_idx_split(folder: Path, split: str, checksums: dict[str, str]) -> LabelledImages:
     if split not in _SPLIT_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
     prefix = _SPLIT_PREFIX[split]
     images_name, labels_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-    images = read_idx(folder / "mnist" / f"{images_name}.gz", MNIST_SHA256[images_name])
-    labels = read_idx(folder / "mnist" / f"{labels_name}.gz", MNIST_SHA256[labels_name])
+    images = read_idx(folder / f"{images_name}.gz", checksums[images_name])
+    labels = read_idx(folder / f"{labels_name}.gz", checksums[labels_name])
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
-        raise DataError(f"{folder / 'mnist'}: {split} images {images.shape} do not match labels "
-                        f"{labels.shape}")
+        raise DataError(f"{folder}: {split} images {images.shape} do not match labels {labels.shape}")
     return LabelledImages(images, labels)
+
+
+def load_mnist(split: str, data_dir: str | Path | None = None) -> LabelledImages:
+    """The MNIST ``"train"`` (60,000) or ``"test"`` (10,000) split, verified."""
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    return _load_idx_split(folder / "mnist", split, MNIST_SHA256)
+
+
+def load_fashion_mnist(split: str, folder: str | Path = FASHION_MNIST_DIR) -> LabelledImages:
+    """Fashion-MNIST's ``"train"`` or ``"test"`` split (not shipped: ``apt-get install dataset-fashion-mnist``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: Fashion-MNIST not found; install Debian's dataset-fashion-mnist package")
+    return _load_idx_split(folder, split, FASHION_MNIST_SHA256)
+
+
+DATASETS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
 
 
 NOISE_KINDS = ("none", "awgn", "awgn_contrast")

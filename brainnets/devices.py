@@ -96,6 +96,9 @@ def _configure_cuda(build_dir: Path) -> None:
         raise DeviceError("the 'cuda' device needs nvcc (the CUDA toolkit) on the PATH")
     import brian2cuda  # noqa: F401  (registers the cuda_standalone device and its preferences)
 
+    # brian2cuda 1.0a7's spike monitor kernel leaves out the loop invariants that Brian2 hoists out of a
+    # recorded subexpression (the TTFS reference records one), so the generated code would not compile.
+    prefs.codegen.loop_invariant_optimisations = False
     backend = prefs.devices.cuda_standalone.cuda_backend
     if not _gpu_present():
         # Cross-compile: brian2cuda cannot query a GPU, so name one (H100-class, sm_90).

@@ -22,7 +22,7 @@ import numpy as np
 
 from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
-from brainnets.datasets import load_mnist
+from brainnets.datasets import DATASETS
 from brainnets.devices import DEVICES
 from brainnets.plotting import plot_error_histogram, plot_error_vs_dt, plot_ttfs_raster
 from brainnets.provenance import provenance
@@ -35,7 +35,9 @@ def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="models/stanojevic2023_ttfs.toml", help="model file (TOML)")
     parser.add_argument("--net", choices=NETS, default="fc2")
-    parser.add_argument("--train", type=int, default=60000, help="training images (first K of MNIST)")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
+                        help="fashion_mnist needs Debian's dataset-fashion-mnist package")
+    parser.add_argument("--train", type=int, default=60000, help="training images (the first K)")
     parser.add_argument("--test", type=int, default=10000, help="test images for the ReLU and closed-form runs")
     parser.add_argument("--epochs", type=int, default=None, help="override the model file's epochs")
     parser.add_argument("--brian2-images", type=int, default=1000, help="test images simulated in Brian2")
@@ -44,7 +46,8 @@ def parse(argv):
     parser.add_argument("--naive-device", choices=DEVICES, default="runtime",
                         help="device of the naive runs (one build per dt: the runtime avoids recompiling)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=None, help="folder holding mnist/ (default: the package's data/)")
+    parser.add_argument("--data", default=None,
+                        help="folder of the data set (MNIST: the folder holding mnist/; default: the package's data/)")
     parser.add_argument("--out", required=True, help="output folder; must be new unless --resume")
     parser.add_argument("--resume", action="store_true", help="continue the training checkpointed in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
     check_run_folder(out, args.resume, out / "training.pt")
     model = TTFSModel.load(args.model)
     origin = provenance()
-    train, test = load_mnist("train", args.data)[:args.train], load_mnist("test", args.data)[:args.test]
+    load, folder = DATASETS[args.dataset], [args.data] if args.data else []
+    train, test = load("train", *folder)[:args.train], load("test", *folder)[:args.test]
     x_train, x_test, labels = pixels(train.images), pixels(test.images), test.labels
 
     relu_net, kind, lengths, training, twin = train_source(args, model, train)
@@ -96,7 +100,7 @@ def main(argv=None) -> int:
         pre = mapping.preprocess(relu_net, calibration, delta=m.delta, b_low=m.b_low)
         relu_net, lengths = pre.network, mapping.window_lengths(pre.max_activations, m.zeta, m.grid)
     spec = mapping.convert(relu_net, lengths, mapping=kind, alpha=m.alpha,
-                           info={"net": args.net, "calibration_images": len(x_train), "grid": m.grid})
+                           info={"net": args.net, "dataset": args.dataset, "calibration_images": len(x_train), "grid": m.grid})
     spec.save(out / "spec.npz")
 
     relu_logits = relu_net.logits(x_test)
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
                               ref.tau_c, args.naive_device, out / "naive")
 
     metrics = {
-        "net": args.net, "mapping": kind, "n_train": len(x_train), "n_test": len(x_test),
+        "net": args.net, "dataset": args.dataset, "mapping": kind, "n_train": len(x_train), "n_test": len(x_test),
         "relu_accuracy": float(np.mean(relu_predictions == labels)),
         "snn_accuracy": float(np.mean(truth.predictions() == labels)),
         "agreement": float(np.mean(truth.predictions() == relu_predictions)),

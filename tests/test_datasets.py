@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from brainnets.datasets import DataError, default_data_dir, load_mnist
+from brainnets.datasets import FASHION_MNIST_DIR, DataError, default_data_dir, load_fashion_mnist, load_mnist
 
 
 def test_mnist_loads_with_the_documented_statistics(mnist_train, mnist_test):
@@ -45,3 +45,14 @@ def test_corrupt_content_fails_the_checksum(mnist_copy):
 def test_unknown_split():
     with pytest.raises(ValueError, match="split"):
         load_mnist("validation")
+
+
+def test_fashion_mnist_missing_says_which_package_to_install(tmp_path):
+    with pytest.raises(DataError, match="install Debian's dataset-fashion-mnist"):
+        load_fashion_mnist("test", tmp_path / "nowhere")
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_the_debian_package_is_verified():
+    test = load_fashion_mnist("test")
+    assert test.images.shape == (10000, 28, 28) and sorted(set(test.labels)) == list(range(10))
