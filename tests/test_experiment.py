@@ -1,10 +1,11 @@
 """End to end: the unimodal experiment learns, checkpoints, resumes exactly, and protects results."""
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from brainnets.checkpoint import RunFolderError
+from brainnets.checkpoint import RunFolderError, load_arrays, save_arrays_atomic
 from brainnets.stdp.compression import Compression
 from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment
 
@@ -56,6 +57,12 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
     assert (tmp_path / "broken" / "checkpoint.npz").exists()
     with pytest.raises(RunFolderError, match="add --resume"):
         UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken")
+    stale = tmp_path / "stale"  # a checkpoint of an older network, with a variable this one lacks
+    shutil.copytree(tmp_path / "broken", stale)
+    save_arrays_atomic(stale / "checkpoint.npz", {**load_arrays(stale / "checkpoint.npz"),
+                                                  "state/protocol/intensity": np.zeros(1)})
+    with pytest.raises(ExperimentError, match="protocol.intensity, which this version's network does not have"):
+        UnimodalExperiment(settings, mnist_train, mnist_test, stale, resume=True, progress=False).run()
     resumed = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", resume=True,
                                  progress=False).run()
     for key in ("accuracy", "confusion_matrix", "neurons_assigned_per_class", "connectivity"):

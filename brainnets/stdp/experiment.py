@@ -231,9 +231,14 @@ class PhasedExperiment:
 
     def _restore(self, arrays: dict) -> None:
         progress = json.loads(str(arrays.pop("progress")))
+        carried = {(group.name, name) for group, names in self.sim.ensemble.state_variables().items()
+                   for name in names} | set(self.sim.state)
         for key, value in arrays.items():
             kind, *rest = key.split("/")
             if kind == "state":
+                if tuple(rest) not in carried:
+                    raise ExperimentError(f"--resume: {self.checkpoint_path} holds {'.'.join(rest)}, which this "
+                                          "version's network does not have; it was written by another version")
                 self.sim.state[tuple(rest)] = value
             else:
                 self.counts[rest[0]] = value
