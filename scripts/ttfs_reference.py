@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from brainnets.devices import DEVICES
 from brainnets.plotting import plot_error_histogram, plot_error_vs_dt, plot_ttfs_raster
 from brainnets.provenance import provenance
 from brainnets.ttfs import exact, mapping, reference
+from brainnets.ttfs.relu import ReLUNetwork
 from brainnets.ttfs.experiment import (NETS, TTFSModel, compare, layer_rows, naive_error_study, spike_fraction,
                                        timed_exact)
 
@@ -58,8 +60,18 @@ def pixels(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float64) / 255
 
 
-def train_source(args, model: TTFSModel, train) -> tuple:
-    """The network to map: (ReLU network, mapping name, window lengths or None, record of the training)."""
+@dataclass
+class Source:
+    """The network to map, how, and where it came from."""
+
+    network: ReLUNetwork
+    mapping: str                 # "alpha" (ch. 2, after rescaling) or "linear" (ch. 3, as trained)
+    lengths: list[float] | None  # its windows; None: set from the training data (ch. 2)
+    training: dict
+    twin: object = None          # a trained TTFS network's ReLU twin (PyTorch)
+
+
+def train_source(args, model: TTFSModel, train) -> Source:
     import torch
 
     from brainnets.gradient import relu_nets, ttfs_training
@@ -75,11 +87,11 @@ def train_source(args, model: TTFSModel, train) -> tuple:
                                                        zeta=params.zeta, gamma=params.gamma, **common)
         lengths = [mapping.round_up(float(length), model.mapping.grid) for length in snn.lengths]
         record = {"epochs": epochs, "history": history, "trained_window_lengths": snn.lengths.tolist()}
-        return snn.relu_network("ttfs_fc"), "linear", lengths, record, twin
+        return Source(snn.relu_network("ttfs_fc"), "linear", lengths, record, twin)
     torch.manual_seed(args.seed)
     net = relu_nets.fc2(int(params.hidden), params.dropout) if args.net == "fc2" else relu_nets.lenet5(params.dropout)
     history = relu_nets.train_relu(net, train.images, train.labels, **common)
-    return relu_nets.to_relu_network(net, args.net), "alpha", None, {"epochs": epochs, **history}, None
+    return Source(relu_nets.to_relu_network(net, args.net), "alpha", None, {"epochs": epochs, **history})
 
 
 @fail_cleanly
@@ -93,13 +105,12 @@ def main(argv=None) -> int:
     train, test = load("train", *folder)[:args.train], load("test", *folder)[:args.test]
     x_train, x_test, labels = pixels(train.images), pixels(test.images), test.labels
 
-    relu_net, kind, lengths, training, twin = train_source(args, model, train)
-    m = model.mapping
-    if kind == "alpha":
-        calibration = x_train[:int(m.calibration_images)]
-        pre = mapping.preprocess(relu_net, calibration, delta=m.delta, b_low=m.b_low)
+    source = train_source(args, model, train)
+    relu_net, lengths, m = source.network, source.lengths, model.mapping
+    if lengths is None:
+        pre = mapping.preprocess(relu_net, x_train[:int(m.calibration_images)], delta=m.delta, b_low=m.b_low)
         relu_net, lengths = pre.network, mapping.window_lengths(pre.max_activations, m.zeta, m.grid)
-    spec = mapping.convert(relu_net, lengths, mapping=kind, alpha=m.alpha,
+    spec = mapping.convert(relu_net, lengths, mapping=source.mapping, alpha=m.alpha,
                            info={"net": args.net, "dataset": args.dataset, "calibration_images": len(x_train), "grid": m.grid})
     spec.save(out / "spec.npz")
 
@@ -117,7 +128,7 @@ def main(argv=None) -> int:
                               ref.tau_c, args.naive_device, out / "naive")
 
     metrics = {
-        "net": args.net, "dataset": args.dataset, "mapping": kind, "n_train": len(x_train), "n_test": len(x_test),
+        "net": args.net, "dataset": args.dataset, "mapping": source.mapping, "n_train": len(x_train), "n_test": len(x_test),
         "relu_accuracy": float(np.mean(relu_predictions == labels)),
         "snn_accuracy": float(np.mean(truth.predictions() == labels)),
         "agreement": float(np.mean(truth.predictions() == relu_predictions)),
@@ -133,13 +144,13 @@ def main(argv=None) -> int:
         "brian2_vs_exact": checked,
         "brian2_images_per_second": n_b / run.run_seconds, "brian2_wall_seconds": run.wall_seconds,
         "naive_dt_slope": naive["slope"], "naive_study": naive,
-        "training": training, "model_file": args.model, **origin,
+        "training": source.training, "model_file": args.model, **origin,
         "command": "python scripts/ttfs_reference.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    if twin is not None:
+    if source.twin is not None:
         import torch
         with torch.no_grad():
-            twin_logits = twin(torch.from_numpy(x_test)).numpy()
+            twin_logits = source.twin(torch.from_numpy(x_test)).numpy()
         metrics["twin_relu_accuracy"] = float(np.mean(twin_logits.argmax(1) == labels))
 
     rows = layer_rows(spec, run.times)

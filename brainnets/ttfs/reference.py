@@ -100,16 +100,14 @@ class ReferenceNetwork:
         self.spec, self.dt, self.tau_c, self.exact = spec, dt, tau_c, exact
         self.n_images = len(inputs)
         brian2.defaultclock.dt = dt * tau_c
-        delay_steps = sum(layer.pool is not None for layer in spec.layers[-1:])  # pooling right before the readout
-        self.period_steps = int(round(spec.readout.t_read / dt)) + 2 + delay_steps
+        # the readout is read one step after t_read (two if pooling feeds it), then the next image starts
+        self.period_steps = int(round(spec.readout.t_read / dt)) + 2 + (spec.layers[-1].pool is not None)
         period = self.period_steps * dt * tau_c
-        self.input_times = TimedArray(input_times(spec, inputs) / spec.input_window, dt=period)
-        objects = []
-        source = self._input_group()
+        self.input_times = TimedArray(input_times(spec, inputs), dt=period)
         self.groups, self.pools, self.monitors = [], [], []
-        objects += [source, self._monitor(source, "lag")]
-        self.input_group = source
-        pooled_input = False
+        self.input_group = self._input_group()
+        objects = [self.input_group, self._monitor(self.input_group, "lag")]
+        source, pooled_input = self.input_group, False
         for n, layer in enumerate(spec.layers, start=1):
             group = self._spiking_group(f"layer{n}", layer, pooled_input)
             objects += [group, self._connect(source, group, layer.connection.matrix(), TO_INTEGRATOR),
@@ -151,7 +149,7 @@ class ReferenceNetwork:
         equations = INTEGRATOR + "theta = input_times(t, i) : 1\n" + (EXACT_LAG if self.exact else NAIVE_LAG)
         n = self.input_times.values.shape[1]
         window = self.spec.input_window
-        return self._integrator("inputs", n, equations, SPIKING_THRESHOLD, alpha=1.0 / window, pad=0.0, t_ramp=0.0,
+        return self._integrator("inputs", n, equations, SPIKING_THRESHOLD, alpha=1.0, pad=0.0, t_ramp=0.0,
                                 t_min=0.0, t_max=window, t_open=0.0)
 
     def _spiking_group(self, name, layer: SpikingLayer, pooled_input: bool):
@@ -173,8 +171,7 @@ class ReferenceNetwork:
     def _readout_group(self, pooled_input: bool):
         readout = self.spec.readout
         t_read = readout.t_read
-        equations = READOUT + NAIVE_LAG  # never used for timing: the readout's value is its potential
-        return self._integrator("readout", len(readout.alpha), equations,
+        return self._integrator("readout", len(readout.alpha), READOUT,
                                 "not fired and t_v > t_open + dt/2", alpha=readout.alpha,
                                 pad=np.zeros(len(readout.alpha)), t_ramp=readout.t_ramp, t_min=readout.t_ramp,
                                 t_max=t_read, t_open=t_read + self.dt * pooled_input, t_read=t_read)
@@ -200,33 +197,26 @@ class ReferenceNetwork:
         """Simulate every image (on a standalone device: add the run to the project being generated)."""
         self.network.run(self.duration, namespace={"input_times": self.input_times})
 
+    def _decode(self, group, variable: str) -> np.ndarray:
+        """``(n_images, n)``: each neuron's spike time within its image (from ``lag``), or a readout value."""
+        monitor = next(m for m in self.monitors if m.source is group)
+        steps = np.round(np.asarray(monitor.t[:] / second) / float(self.dt * self.tau_c)).astype(np.int64)
+        image, local = np.divmod(steps, self.period_steps)
+        values = np.asarray(getattr(monitor, variable)[:])
+        if variable == "lag":
+            values = (local + 1) * self.dt - values / float(self.tau_c)
+        out = np.full((self.n_images, len(group)), np.nan)
+        out[image, np.asarray(monitor.i[:])] = values
+        if np.isnan(out).any() or len(values) != out.size:
+            raise RuntimeError(f"{group.name}: not every neuron spiked exactly once per image")
+        return out
+
     def read(self) -> SpikeTimes:
         """Every group's spike times (units of tau_c, within each image) and the readout's logits."""
-        def decode(monitor, variable, n):
-            steps = np.round(np.asarray(monitor.t[:] / second) / float(self.dt * self.tau_c)).astype(np.int64)
-            image, local = np.divmod(steps, self.period_steps)
-            values = np.asarray(getattr(monitor, variable)[:])
-            if variable == "lag":
-                values = (local + 1) * self.dt - values / float(self.tau_c)
-            out = np.full((self.n_images, n), np.nan)
-            out[image, np.asarray(monitor.i[:])] = values
-            if np.isnan(out).any() or len(values) != out.size:
-                raise RuntimeError(f"{monitor.source.name}: not every neuron spiked exactly once per image")
-            return out
-
-        inputs = decode(self.monitors[0], "lag", len(self.input_group))
-        layers, pooled, k = [], [], 1
+        layers = [self._decode(group, "lag") for group in self.groups]
         pools = iter(self.pools)
-        for group, layer in zip(self.groups, self.spec.layers):
-            layers.append(decode(self.monitors[k], "lag", len(group)))
-            k += 1
-            if layer.pool:
-                pooled.append(decode(self.monitors[k], "lag", len(next(pools))))
-                k += 1
-            else:
-                pooled.append(layers[-1])
-        logits = decode(self.monitors[k], "logit", len(self.readout))
-        return SpikeTimes(inputs, layers, pooled, logits)
+        pooled = [self._decode(next(pools), "lag") if layer.pool else t for layer, t in zip(self.spec.layers, layers)]
+        return SpikeTimes(self._decode(self.input_group, "lag"), layers, pooled, self._decode(self.readout, "logit"))
 
 
 def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True, tau_c=1 * ms,
