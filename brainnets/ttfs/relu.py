@@ -7,7 +7,7 @@ exported to this form (:mod:`brainnets.gradient` does it for PyTorch), and the m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,7 +53,6 @@ class ReLUNetwork:
     readout: Dense
     readout_bias: np.ndarray
     name: str = ""
-    extras: dict = field(default_factory=dict)
 
     def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Hidden activations (after ReLU and pooling, flattened) and logits of inputs ``x (batch, ...)``."""

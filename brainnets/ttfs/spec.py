@@ -68,7 +68,7 @@ class SNNSpec:
         shape = self.input_shape
         for n, layer in enumerate(self.layers, start=1):
             where = f"layer {n}"
-            if layer.connection.in_shape != tuple(shape) and n_neurons(layer.connection.in_shape) != n_neurons(shape):
+            if n_neurons(layer.connection.in_shape) != n_neurons(shape):  # a dense layer takes its input flattened
                 raise SpecError(f"{where}: takes {layer.connection.in_shape}, gets {shape}")
             for name in ("alpha", "theta"):
                 value = getattr(layer, name)
