@@ -118,13 +118,13 @@ def main(argv=None) -> int:
     relu_predictions = relu_logits.argmax(axis=1)
     truth, exact_rate = timed_exact(spec, x_test)
     n_b = min(args.brian2_images, len(x_test))
-    truth_subset = exact.simulate(spec, x_test[:n_b])
+    truth_subset = truth[:n_b]
     disagreements = exact.solver_disagreements(spec, x_test[:min(n_b, 200)])
     ref = model.reference
     run = reference.simulate(spec, x_test[:n_b], ref.dt, tau_c=ref.tau_c, device=args.device, directory=out / "brian2")
     checked = compare(spec, run.times, truth_subset, labels[:n_b])
     n_naive = min(args.naive_images, len(x_test))
-    naive = naive_error_study(spec, x_test[:n_naive], exact.simulate(spec, x_test[:n_naive]), ref.naive_dts(),
+    naive = naive_error_study(spec, x_test[:n_naive], truth[:n_naive], ref.naive_dts(),
                               ref.tau_c, args.naive_device, out / "naive")
 
     metrics = {

@@ -234,15 +234,22 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Te
     """One pass over ``batches`` (index tensors) from optimizer step ``step``: the mean loss and the next step."""
     total, count = 0.0, 0
     for batch in batches:
-        for group in optimizer.param_groups:
-            group["lr"] = rate(step)
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x[batch]), y[batch])
-        loss.backward()
-        optimizer.step()
+        total += gradient_step(model, optimizer, x[batch], y[batch], rate(step)) * len(batch)
+        count += len(batch)
         step += 1
-        total, count = total + loss.item() * len(batch), count + len(batch)
     return total / count, step
+
+
+def gradient_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                  lr: float) -> float:
+    """One optimizer step on the cross-entropy of ``model(x)`` at learning rate ``lr``; returns the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 
 
 def _save(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, order_rng: torch.Generator,

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ..checkpoint import write_bytes_atomic
 from ..ttfs.layers import Dense
 from ..ttfs.relu import HiddenLayer, ReLUNetwork
+from .relu_nets import gradient_step
 
 
 def _linear_init(sizes: list[int], generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -141,14 +142,9 @@ def train_twins(sizes: list[int], images: np.ndarray, labels: np.ndarray, *, epo
         losses, step = np.zeros(2), done["step"]
         batches = torch.randperm(len(x), generator=generator).split(batch_size)
         for batch in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
-            for net, optimizer, k in zip((snn, twin), optimizers, range(2)):
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * lr_decay ** (step / decay_steps)
-                optimizer.zero_grad()
-                loss = F.cross_entropy(net(x[batch]), y[batch])
-                loss.backward()
-                optimizer.step()
-                losses[k] += loss.item() * len(batch)
+            for k, (net, optimizer) in enumerate(zip((snn, twin), optimizers)):
+                losses[k] += gradient_step(net, optimizer, x[batch], y[batch], lr * lr_decay ** (step / decay_steps)) \
+                    * len(batch)
             snn.widen_windows(x[batch], gamma)
             step += 1
         record = {"epoch": epoch + 1, "loss_snn": float(losses[0] / len(x)), "loss_relu": float(losses[1] / len(x)),

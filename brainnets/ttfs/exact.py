@@ -30,6 +30,10 @@ class SpikeTimes:
     def predictions(self) -> np.ndarray:
         return self.logits.argmax(axis=1)
 
+    def __getitem__(self, images: slice) -> "SpikeTimes":
+        return SpikeTimes(self.inputs[images], [t[images] for t in self.layers], [t[images] for t in self.pooled],
+                          self.logits[images])
+
 
 def input_times(spec: SNNSpec, x: np.ndarray) -> np.ndarray:
     """TTFS input code: value ``x`` in [0, 1] spikes at ``input_window (1 - x)`` (Eq. 3.1)."""

@@ -10,6 +10,7 @@ PyTorch's ``Conv2d``; images are ``(channels, height, width)`` and flatten in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse
@@ -44,8 +45,12 @@ class Dense:
         """Weights times ``out_factor`` (per output channel) and ``in_factor`` (per input neuron)."""
         return Dense(self.weight * out_factor[:, None] * in_factor[None, :])
 
-    def matrix(self) -> scipy.sparse.csr_matrix:
+    @cached_property
+    def _matrix(self) -> scipy.sparse.csr_matrix:
         return scipy.sparse.csr_matrix(self.weight)
+
+    def matrix(self) -> scipy.sparse.csr_matrix:
+        return self._matrix
 
     def padding_weights(self) -> np.ndarray:
         return np.zeros(self.weight.shape[0])
@@ -88,6 +93,7 @@ class Conv:
         kernel = self.kernel * out_factor[:, None, None, None] * per_channel[None, :, 0, None, None]
         return Conv(kernel, self.in_shape, self.padding)
 
+    @cached_property
     def _taps(self):
         """Every (output neuron, input neuron, weight) of the convolution, and whether the tap falls on
         the image (True) or on the zero padding around it (False)."""
@@ -103,14 +109,19 @@ class Conv:
         weight = self.kernel[o, c, ky, kx]
         return post.ravel(), pre.ravel(), weight.ravel(), on_image.ravel()
 
-    def matrix(self) -> scipy.sparse.csr_matrix:
-        post, pre, weight, on_image = self._taps()
+    @cached_property
+    def _matrix(self) -> scipy.sparse.csr_matrix:
+        post, pre, weight, on_image = self._taps
         n_out, n_in = int(np.prod(self.out_shape)), int(np.prod(self.in_shape))
         return scipy.sparse.csr_matrix((weight[on_image], (post[on_image], pre[on_image])), shape=(n_out, n_in))
 
+    def matrix(self) -> scipy.sparse.csr_matrix:
+        """Built once per connection: every batch of every simulator reuses it."""
+        return self._matrix
+
     def padding_weights(self) -> np.ndarray:
         """Per output neuron, the summed weight of its taps on the zero padding."""
-        post, _, weight, on_image = self._taps()
+        post, _, weight, on_image = self._taps
         return np.bincount(post[~on_image], weight[~on_image], minlength=int(np.prod(self.out_shape)))
 
 
