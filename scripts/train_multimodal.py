@@ -17,6 +17,13 @@ A larger run on the Free Spoken Digit Dataset:
 Each arm trains in its own folder under OUT/arms (two at a time, --jobs), checkpointed; --resume continues
 a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them.
 
+--manual adds the arm whose cross-modal links are made by hand after 5,000 pairs (Rathi 3.8). --sweep runs
+instead the study of Figs. 3.11 and 3.12 at N neurons: learned and hand-made links at each of --fractions,
+the ensembles without links, and learned links at the model's fraction for each of --seeds (which links join
+neurons of the same label); OUT/sweep.json, OUT/fig3_11_fractions.png and OUT/fig3_12_links.png:
+    python scripts/train_multimodal.py --sweep --audio fsdd:../shared/data/fsdd/recordings --train 5000 \
+        --out runs/multimodal_sweep
+
 --validate is for choosing constants the thesis leaves open without looking at the test set: training
 uses MNIST training images below 50,000 and part of the training utterances, and the "test" pairs are
 MNIST training images from 50,000 on with the training utterances held out of training.
@@ -32,15 +39,16 @@ from pathlib import Path
 from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import LabelledImages, load_mnist
-from brainnets.plotting import plot_bars
+from brainnets.plotting import plot_bars, plot_lines, plot_link_census
 from brainnets.provenance import provenance
 from brainnets.spoken_digits import SPLITS, load_spoken_digits, split_spoken_digits
+from brainnets.stdp.multimodal import CROSSMODAL_KINDS, MultimodalModel
 from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
 from brainnets.sweeps import run_all, run_once
 
 #: Rathi 2021 on MNIST + TI46, for the table: 100 neurons (3.6.5, 3.8: 18 % cross-modal links) and the
 #: largest networks, 6400 neurons (3.6.1-3.6.4, where the noisy and missing-input numbers come from).
-THESIS_100 = {"image_only": 0.816, "multimodal": 0.85, "multimodal_no_crossmodal": 0.823}
+THESIS_100 = {"image_only": 0.816, "multimodal": 0.85, "multimodal_no_crossmodal": 0.823, "manual": 0.876}
 THESIS_6400 = {"image_only": 0.932, "audio_only": 0.960, "multimodal": 0.980, "multimodal_no_crossmodal": 0.946,
                "noisy_awgn/image_only": 0.862, "noisy_awgn/multimodal_no_crossmodal": 0.902,
                "noisy_awgn/multimodal": 0.932, "noisy_awgn_contrast/image_only": 0.518,
@@ -48,29 +56,45 @@ THESIS_6400 = {"image_only": 0.932, "audio_only": 0.960, "multimodal": 0.980, "m
                "missing_audio": 0.939, "missing_image": 0.968}
 
 
-def arms(n_total: int, noises: list[str]) -> dict[str, dict]:
+def arms(n_total: int, noises: list[str], manual: bool = False) -> dict[str, dict]:
     """Name -> settings of every arm: sizes, cross-modal synapses, image noise."""
     half = n_total // 2
     found = {"image_only": {"n_image": n_total, "n_audio": 0},
              "audio_only": {"n_image": 0, "n_audio": n_total},
              "multimodal": {"n_image": half, "n_audio": n_total - half},
-             "multimodal_no_crossmodal": {"n_image": half, "n_audio": n_total - half, "crossmodal": False}}
+             "multimodal_no_crossmodal": {"n_image": half, "n_audio": n_total - half, "crossmodal": "none"}}
+    if manual:
+        found["multimodal_manual"] = {"n_image": half, "n_audio": n_total - half, "crossmodal": "manual"}
     for noise in noises:
         for name in ("image_only", "multimodal_no_crossmodal", "multimodal"):
             found[f"noisy_{noise}/{name}"] = {**found[name], "image_noise": noise}
     return found
 
 
+def sweep_arms(n_total: int, fractions: list[float], seeds: list[int], seed: int, model_fraction: float) -> dict:
+    """Name -> settings of the arms of Figs. 3.11 and 3.12 (the same arm is trained once)."""
+    half = n_total // 2
+    sizes = {"n_image": half, "n_audio": n_total - half}
+    found = {"no_crossmodal": {**sizes, "crossmodal": "none"}}
+    runs = [(kind, fraction, seed) for fraction in fractions for kind in ("stdp", "manual")]
+    runs += [("stdp", model_fraction, other) for other in seeds]
+    for kind, fraction, run_seed in runs:
+        found[f"{kind}_{fraction:g}_seed{run_seed}"] = {**sizes, "crossmodal": kind, "fraction": fraction,
+                                                        "seed": run_seed}
+    return found
+
+
 def arm_options(args, settings: dict) -> list[str]:
     options = ["--arm", "--model", args.model, "--audio", args.audio, "--split", args.split,
-               "--train", str(args.train), "--test", str(args.test), "--seed", str(args.seed),
+               "--train", str(args.train), "--test", str(args.test), "--seed", str(settings.get("seed", args.seed)),
                "--device", args.device, "--n-image", str(settings["n_image"]), "--n-audio", str(settings["n_audio"])]
     if args.assign is not None:
         options += ["--assign", str(args.assign)]
     if args.validate:
         options.append("--validate")
-    if not settings.get("crossmodal", True):
-        options.append("--no-crossmodal")
+    options += ["--crossmodal", settings.get("crossmodal", "stdp")]
+    if settings.get("fraction") is not None:
+        options += ["--fraction", str(settings["fraction"])]
     if settings.get("image_noise", "none") != "none":
         options += ["--noise", settings["image_noise"]]
     return options
@@ -92,7 +116,8 @@ def run_arm(args) -> dict:
     """One arm, in this process (the --arm mode the study runs for each arm)."""
     scored_on = ", held-out validation" if args.validate else ""
     settings = MultimodalSettings(model=args.model, n_image=args.n_image, n_audio=args.n_audio,
-                                  crossmodal=not args.no_crossmodal, n_train=args.train, n_test=args.test,
+                                  crossmodal=args.crossmodal, crossmodal_fraction=args.fraction,
+                                  n_train=args.train, n_test=args.test,
                                   n_assign=args.assign, image_noise=(args.noise or ["none"])[0], seed=args.seed,
                                   device=args.device,
                                   audio=f"{args.audio} ({args.split} split{scored_on})")
@@ -131,6 +156,37 @@ def add_to_summary(path: Path, entry: dict) -> None:
     write_json_atomic(path, document)
 
 
+def link_census(metrics: dict) -> dict:
+    """An arm's accuracy and how many of its kept cross-modal links join neurons of the same label."""
+    links = metrics["crossmodal"]
+    correct = round(links["same_label_fraction"] * links["n_kept"])
+    return {"seed": metrics["seed"], "fraction": metrics["crossmodal_fraction"], "accuracy": metrics["accuracy"],
+            "n_links": links["n_links"], "n_kept": links["n_kept"], "correct": correct,
+            "incorrect": links["n_kept"] - correct, "same_label_fraction": links["same_label_fraction"],
+            "same_label_weight_share": links["same_label_weight_share"]}
+
+
+def report_sweep(results: dict[str, dict], args, out: Path, model_fraction: float) -> dict:
+    """Figs. 3.11 (accuracy against the share of linked pairs) and 3.12 (correct links per seed)."""
+    curves = {kind: [link_census(results[f"{kind}_{fraction:g}_seed{args.seed}"]) for fraction in args.fractions]
+              for kind in ("stdp", "manual")}
+    seeds = [link_census(results[f"stdp_{model_fraction:g}_seed{seed}"]) for seed in args.seeds]
+    unlinked = results["no_crossmodal"]["accuracy"]
+    labels = {"stdp": "links learned by STDP", "manual": "links made by hand"}
+    plot_lines({labels[kind]: ([c["fraction"] for c in curve], [100 * c["accuracy"] for c in curve])
+                for kind, curve in curves.items()},
+               out / "fig3_11_fractions.png", xlabel="cross-modal links / neuron pairs", ylabel="accuracy (%)",
+               title=f"{args.n_total} neurons, {args.train} training pairs ({args.audio})",
+               points={"no cross-modal links": (0.0, 100 * unlinked),
+                       "thesis, STDP links at 18 %": (0.18, 100 * THESIS_100["multimodal"])})
+    plot_link_census(seeds, out / "fig3_12_links.png",
+                     title=f"learned links at {model_fraction:g} of the pairs, {args.n_total} neurons")
+    return {"fractions": curves, "seeds": seeds, "no_crossmodal": unlinked,
+            "thesis_100_neurons": {"stdp_at_0.18": THESIS_100["multimodal"], "manual_best": THESIS_100["manual"],
+                                   "no_crossmodal": THESIS_100["multimodal_no_crossmodal"],
+                                   "same_label_fraction": "> 0.70 (Fig. 3.12)"}}
+
+
 def table(results: dict[str, dict]) -> str:
     """The results as a Markdown table beside the thesis' numbers."""
     def percent(value):
@@ -161,6 +217,8 @@ def main(argv=None) -> int:
                              "never the test set")
     parser.add_argument("--noise", nargs="*", default=[], choices=["awgn", "awgn_contrast"],
                         help="also the noisy-MNIST arms")
+    parser.add_argument("--manual", action="store_true",
+                        help="also the arm with cross-modal links made by hand after 5,000 pairs (Rathi 3.8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=["cpp", "runtime", "cuda"], default="cpp")
     parser.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
@@ -168,11 +226,18 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", help="also add this size's results to a summary JSON file")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep = parser.add_argument_group("the cross-modal sweep (Figs. 3.11, 3.12)")
+    sweep.add_argument("--sweep", action="store_true", help="run the sweep instead of the comparison")
+    sweep.add_argument("--fractions", type=float, nargs="+", default=[0.06, 0.12, 0.18, 0.26, 0.34],
+                       help="shares of the neuron pairs joined by cross-modal links")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                       help="seeds of the learned links at the model's fraction (Fig. 3.12)")
     arm = parser.add_argument_group("one arm (run by the study itself)")
     arm.add_argument("--arm", action="store_true", help="train and test a single arm into --out")
     arm.add_argument("--n-image", type=int, default=50)
     arm.add_argument("--n-audio", type=int, default=50)
-    arm.add_argument("--no-crossmodal", action="store_true")
+    arm.add_argument("--crossmodal", choices=CROSSMODAL_KINDS, default="stdp")
+    arm.add_argument("--fraction", type=float, help="share of neuron pairs with cross-modal links (default: the model's)")
     args = parser.parse_args(argv)
     if args.arm:
         run_arm(args)
@@ -181,12 +246,19 @@ def main(argv=None) -> int:
     check_run_folder(out, args.resume)
     origin = provenance()
     load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
-    plan = arms(args.n_total, args.noise)
+    model_fraction = MultimodalModel.load(args.model).crossmodal.fraction
+    plan = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep
+            else arms(args.n_total, args.noise, args.manual))
     results = run_all({name: partial(run_once, "train_multimodal", arm_options(args, settings), out / "arms" / name)
                        for name, settings in plan.items()}, args.jobs)
+    command = "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.sweep:
+        write_json_atomic(out / "sweep.json", {**report_sweep(results, args, out, model_fraction), **origin,
+                                               "command": command})
+        print(json.dumps({name: metrics["accuracy"] for name, metrics in results.items()}, indent=2))
+        return 0
     document = {"arms": results, "scored_on": "held-out training data" if args.validate else "test set",
-                "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin,
-                "command": "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+                "thesis_100_neurons": THESIS_100, "thesis_6400_neurons": THESIS_6400, **origin, "command": command}
     write_json_atomic(out / "metrics.json", document)
     if args.summary:
         add_to_summary(Path(args.summary), {**summarize(results, args), "git_commit": origin["git_commit"]})

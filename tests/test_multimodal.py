@@ -13,6 +13,7 @@ from brainnets.spoken_digits import load_shipped, split_by_utterance
 from brainnets.stdp.multimodal_experiment import (MultimodalExperiment, MultimodalSettings, crossmodal_links,
                                                    pair_utterances)
 from brainnets.stdp.protocol import decode_presentations
+from brainnets.stdp.readout import assign_labels
 from brainnets.stdp.simulation import EnsembleSimulation
 
 MODEL_FILE = "models/rathi2018_multimodal.toml"
@@ -69,10 +70,30 @@ def test_crossmodal_neurons_send_or_receive_never_both(multimodal, numpy_runtime
 
 def test_no_crossmodal_links_without_both_ensembles_or_when_switched_off(multimodal, numpy_runtime):
     assert MultimodalNetwork(multimodal, {"image": 10}, rng=np.random.default_rng(0)).crossmodal_links is None
-    both = MultimodalNetwork(multimodal, {"image": 10, "audio": 10}, crossmodal=False, rng=np.random.default_rng(0))
+    both = MultimodalNetwork(multimodal, {"image": 10, "audio": 10}, crossmodal="none", rng=np.random.default_rng(0))
     assert both.crossmodal_links is None and both.n_exc == 20
     with pytest.raises(ValueError, match="image"):
         MultimodalNetwork(multimodal, {"video": 10}, rng=np.random.default_rng(0))
+
+
+def test_hand_made_links_join_the_pairs_that_answer_the_same_digit(multimodal, numpy_runtime):
+    shares = {name: np.eye(10)[:, np.arange(6) % 3] for name in ("image", "audio")}  # neuron k: digit k % 3
+    shares["audio"][:, 5] = 0  # audio neuron 5 never fired
+    shares["image"][:, 0] *= 0.5  # image neuron 0 answers its digit half the time (the rest: none shown here)
+    for fraction, per_direction in ((0.5, 9), (2 / 36, 1)):
+        network = MultimodalNetwork(multimodal, {"image": 6, "audio": 6}, crossmodal="manual", fraction=fraction,
+                                    rng=np.random.default_rng(2))
+        links = network.crossmodal_links
+        assert links.per_direction == per_direction
+        weights = links.hand_made_weights(shares)
+        for name, pairs in links.pairs.items():  # every sender -> receiver pair, silent until made
+            assert len(pairs) == 3 * 3 and not network.initial_state()[(name, "w")].any()
+            image, audio = (pairs[:, 0], pairs[:, 1]) if name == "image_to_audio" else (pairs[:, 1], pairs[:, 0])
+            score = np.where(image % 3 == audio % 3, np.where(image == 0, 0.5, 1.0), 0.0) * (audio != 5)
+            made = weights[(name, "w")] > 0
+            assert made.sum() == min(per_direction, (score > 0).sum()), name
+            assert score[made].min(initial=1) >= score[~made].max(initial=0), name  # the best pairs first
+            assert set(weights[(name, "w")]) <= {0.0, multimodal.crossmodal.manual_weight}
 
 
 def test_audio_frames_reach_the_input_step_by_step(multimodal, numpy_runtime):
@@ -142,7 +163,7 @@ def test_missing_stream_is_silent(multimodal, numpy_runtime):
 
 
 def test_a_repeat_brightens_only_the_stream_whose_layer_fired_too_little(multimodal, numpy_runtime):
-    network = MultimodalNetwork(multimodal, {"image": 3, "audio": 3}, crossmodal=False, slots_per_run=3,
+    network = MultimodalNetwork(multimodal, {"image": 3, "audio": 3}, crossmodal="none", slots_per_run=3,
                                 rng=np.random.default_rng(1))
     sim = EnsembleSimulation(network, "runtime", seed=1)
     sim.state[("image_input_synapses", "w")][:] = 1.0  # a white image fires the image layer every time
@@ -166,6 +187,24 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     saved = np.load(tmp_path / "arm" / "network.npz")
     assert saved["audio_weights"].shape == (64, 20) and saved["image_weights"].shape == (784, 20)
     assert not (tmp_path / "arm" / "checkpoint.npz").exists()
+
+
+def test_a_small_arm_with_hand_made_links_joins_same_label_neurons(mnist_train, mnist_test, tmp_path):
+    """Shorter than manual_after, so the links are made when training ends, from its second half."""
+    settings = MultimodalSettings(n_image=20, n_audio=20, crossmodal="manual", crossmodal_fraction=0.04, n_train=200,
+                                  n_test=100, seed=1)
+    audio = split_by_utterance(load_shipped(), seed=1)
+    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
+                                   cache_dir=tmp_path / "cache").run()
+    assert metrics["crossmodal"]["n_kept"] == 2 * round(0.04 * 20 * 20 / 2)  # made by hand; the others stay at 0
+    responses, network = np.load(tmp_path / "arm" / "responses.npz"), np.load(tmp_path / "arm" / "network.npz")
+    assert responses["train_counts"].shape == (200, 40)
+    labels_then = assign_labels(responses["train_counts"][100:], responses["train_labels"][100:])
+    offsets = {"image": 0, "audio": 20}
+    for name in ("image_to_audio", "audio_to_image"):
+        pre, post = name.split("_to_")
+        made = network[f"{name}_pairs"][network[f"{name}_w"] > 0]
+        np.testing.assert_array_equal(labels_then[offsets[pre] + made[:, 0]], labels_then[offsets[post] + made[:, 1]])
 
 
 def test_crossmodal_link_census_against_hand_counts():

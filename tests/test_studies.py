@@ -120,7 +120,9 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
                        "--summary", str(summary)]) == 0
     assert sorted(options) == ["audio_only", "image_only", "multimodal", "multimodal_no_crossmodal",
                                "noisy_awgn/image_only", "noisy_awgn/multimodal", "noisy_awgn/multimodal_no_crossmodal"]
-    assert "--no-crossmodal" in options["multimodal_no_crossmodal"] and "--no-crossmodal" not in options["multimodal"]
+    def crossmodal(arm):
+        return options[arm][options[arm].index("--crossmodal") + 1]
+    assert crossmodal("multimodal_no_crossmodal") == "none" and crossmodal("multimodal") == "stdp"
     image_only = options["image_only"]
     assert image_only[image_only.index("--n-image") + 1] == "100" and image_only[image_only.index("--n-audio") + 1] == "0"
     assert options["noisy_awgn/multimodal"][-2:] == ["--noise", "awgn"]
@@ -135,6 +137,30 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
     with pytest.raises(SystemExit):
         study.main(["--split", "by-colour", "--out", str(tmp_path / "other")])
     assert study.main(["--out", str(tmp_path / "mm")]) == 2  # finished: never overwritten
+
+
+def test_train_multimodal_sweep_trains_each_arm_once_and_draws_figs_3_11_and_3_12(script, tmp_path, monkeypatch):
+    study = script("train_multimodal")
+    options = {}
+
+    def run_once(name, arm_options, out):
+        options[out.name] = arm_options
+        value = {key: arm_options[arm_options.index(key) + 1] for key in ("--crossmodal", "--seed")}
+        fraction = float(arm_options[arm_options.index("--fraction") + 1]) if "--fraction" in arm_options else None
+        links = {"n_links": 90, "n_kept": 40, "same_label_fraction": 0.75, "same_label_weight_share": 0.8}
+        return {"accuracy": 0.8 + (fraction or 0), "seed": int(value["--seed"]), "crossmodal_fraction": fraction,
+                **({"crossmodal": links} if value["--crossmodal"] != "none" else {})}
+
+    monkeypatch.setattr(study, "run_once", run_once)
+    assert study.main(["--sweep", "--fractions", "0.1", "0.18", "--seeds", "0", "1", "--out", str(tmp_path / "sw")]) == 0
+    assert set(options) == {"manual_0.1_seed0", "manual_0.18_seed0", "no_crossmodal", "stdp_0.18_seed0",
+                            "stdp_0.18_seed1", "stdp_0.1_seed0"}  # the model's 0.18, seed 0: trained once
+    assert options["manual_0.1_seed0"][-4:] == ["--crossmodal", "manual", "--fraction", "0.1"]
+    document = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert [point["accuracy"] for point in document["fractions"]["manual"]] == pytest.approx([0.9, 0.98])
+    assert [(run["seed"], run["correct"], run["incorrect"]) for run in document["seeds"]] == [(0, 30, 10), (1, 30, 10)]
+    assert document["no_crossmodal"] == 0.8
+    assert (tmp_path / "sw" / "fig3_11_fractions.png").exists() and (tmp_path / "sw" / "fig3_12_links.png").exists()
 
 
 def test_train_multimodal_validation_never_trains_or_scores_on_what_it_should_not(script):

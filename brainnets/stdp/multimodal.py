@@ -11,8 +11,12 @@ They learn by the same power-law STDP as the input synapses, with their own cons
 ``conductance_per_weight`` times their weight to the receiver's excitatory conductance; they are neither
 normalized nor inhibitory.
 
-One class serves every arm of the chapter's comparisons: both ensembles with or without the cross-modal
-synapses, or a single ensemble (``sizes`` names the layers to build).
+The alternative of 3.8 is links made by hand: the ensembles learn uncoupled for ``manual_after`` examples,
+then the sender -> receiver pairs whose neurons answer the same digit are joined at a fixed weight, which
+no rule changes afterwards.
+
+One class serves every arm of the chapter's comparisons: both ensembles with learned, hand-made or no
+cross-modal synapses, or a single ensemble (``sizes`` names the layers to build).
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ from .model import DiehlCookModel
 from .protocol import Protocol, Stream
 
 MODALITIES = ("image", "audio")
+#: How the two ensembles are joined: links learned by STDP, links made by hand (3.8), or none.
+CROSSMODAL_KINDS = ("stdp", "manual", "none")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class CrossmodalParams:
     w_init_low: float = quantity(nonnegative=True)
     w_init_high: float = quantity(nonnegative=True)
     conductance_per_weight: float = quantity(positive=True)
+    manual_weight: float = quantity(positive=True)
+    manual_after: int = quantity(positive=True)
 
 
 @dataclass(frozen=True)
@@ -118,45 +126,76 @@ class MultimodalModel:
 
 
 class CrossmodalLinks:
-    """Sparse plastic synapses between the excitatory layers of two ensembles (``objects`` and the state
-    methods of a layer, for :class:`~.ensemble.PresentedNetwork`).
+    """Sparse synapses between the excitatory layers of two ensembles (``objects`` and the state methods of
+    a layer, for :class:`~.ensemble.PresentedNetwork`).
 
-    Each layer's neurons are split at random into senders (``sender_fraction``) and receivers. Of all the
-    sender -> receiver pairs in each direction, ``fraction * n_a * n_b / 2`` are drawn, so that the two
-    directions together hold ``fraction`` of all n_a * n_b neuron pairs."""
+    Each layer's neurons are split at random into senders (``sender_fraction``) and receivers. Each direction
+    holds ``fraction * n_a * n_b / 2`` sender -> receiver links, so that the two together hold ``fraction`` of
+    all n_a * n_b neuron pairs. Learned links (``rule`` given) are placed at random and start at random
+    weights. Hand-made links (``rule`` None) are fixed synapses on every sender -> receiver pair, all at
+    weight 0 until :meth:`hand_made_weights` picks the pairs that carry ``manual_weight``."""
 
-    def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams, rule: PowerLawSTDP,
-                 rng: np.random.Generator):
+    def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams, rule: PowerLawSTDP | None,
+                 rng: np.random.Generator, fraction: float):
         (name_a, a), (name_b, b) = layers.items()
         self.params, self.rule = params, rule
-        senders = {name: rng.permutation(layer.n_exc) < round(params.sender_fraction * layer.n_exc)
-                   for name, layer in layers.items()}
-        per_direction = round(params.fraction * a.n_exc * b.n_exc / 2)
+        self.senders = {name: rng.permutation(layer.n_exc) < round(params.sender_fraction * layer.n_exc)
+                        for name, layer in layers.items()}
+        self.per_direction = round(fraction * a.n_exc * b.n_exc / 2)
         self.synapses, self.pairs, self.initial_weights = [], {}, {}
         for (pre_name, pre), (post_name, post) in (((name_a, a), (name_b, b)), ((name_b, b), (name_a, a))):
-            candidates = np.argwhere(np.outer(senders[pre_name], ~senders[post_name]))
-            if per_direction > len(candidates):
-                raise ValueError(f"fraction {params.fraction} asks for {per_direction} {pre_name} -> {post_name} "
-                                 f"synapses, but only {len(candidates)} sender -> receiver pairs exist")
-            chosen = candidates[np.sort(rng.choice(len(candidates), per_direction, replace=False))]
-            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.pre_spike("w * conductance_per_weight"),
-                                on_post=rule.on_post, name=f"{pre_name}_to_{post_name}",
-                                namespace={**rule.namespace(), "conductance_per_weight": params.conductance_per_weight})
+            candidates = np.argwhere(np.outer(self.senders[pre_name], ~self.senders[post_name]))
+            if self.per_direction > len(candidates):
+                raise ValueError(f"fraction {fraction} asks for {self.per_direction} {pre_name} -> {post_name} "
+                                 f"links, but only {len(candidates)} sender -> receiver pairs exist")
+            if rule is None:
+                chosen, weights = candidates, np.zeros(len(candidates))
+            else:
+                chosen = candidates[np.sort(rng.choice(len(candidates), self.per_direction, replace=False))]
+                weights = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
+            conductance = "w * conductance_per_weight"
+            synapses = Synapses(pre.exc, post.exc, rule.model if rule else "w : 1",
+                                on_pre=rule.pre_spike(conductance) if rule else f"ge_post += {conductance}",
+                                on_post=rule.on_post if rule else None, name=f"{pre_name}_to_{post_name}",
+                                namespace={**(rule.namespace() if rule else {}),
+                                           "conductance_per_weight": params.conductance_per_weight})
             synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
             self.synapses.append(synapses)
             self.pairs[synapses.name] = chosen
-            self.initial_weights[synapses.name] = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
+            self.initial_weights[synapses.name] = weights
         self.objects = list(self.synapses)
-        self.senders = senders
 
     def state_variables(self) -> dict:
-        return {synapses: list(self.rule.state_variables) for synapses in self.synapses}
+        names = list(self.rule.state_variables) if self.rule else ["w"]
+        return {synapses: names for synapses in self.synapses}
 
     def time_stamps(self) -> set:
-        return {(synapses.name, name) for synapses in self.synapses for name in self.rule.time_stamps}
+        names = self.rule.time_stamps if self.rule else ()
+        return {(synapses.name, name) for synapses in self.synapses for name in names}
 
     def initial_state(self) -> dict:
         return {(name, "w"): weights.copy() for name, weights in self.initial_weights.items()}
+
+    def hand_made_weights(self, shares: dict[str, np.ndarray]) -> dict:
+        """Weights of hand-made links (Rathi 3.8) from each layer's response ``shares`` (n_classes, n_exc):
+        a neuron's mean spike count per digit, divided by their sum (zero for a silent neuron).
+
+        Each direction joins ``per_direction`` sender -> receiver pairs at ``manual_weight``: first the pairs
+        whose neurons carry the same label (the digit each answers most), then, should more be asked for,
+        the pairs most likely to answer the same digit (the dot product of their shares; Rathi's accuracy
+        falls beyond 26 % as such pairs join in). Pairs with a silent neuron are never joined."""
+        weights = {}
+        for synapses in self.synapses:
+            pre_name, post_name = synapses.name.split("_to_")
+            pairs = self.pairs[synapses.name]
+            pre, post = shares[pre_name][:, pairs[:, 0]], shares[post_name][:, pairs[:, 1]]
+            score = np.sum(pre * post, axis=0)
+            same_label = pre.argmax(axis=0) == post.argmax(axis=0)
+            best = np.lexsort((-score, ~same_label))[:self.per_direction]
+            w = np.zeros(len(pairs))
+            w[best[score[best] > 0]] = self.params.manual_weight
+            weights[(synapses.name, "w")] = w
+        return weights
 
 
 @dataclass(frozen=True)
@@ -177,20 +216,26 @@ class Pairs:
 
 class MultimodalNetwork(PresentedNetwork):
     """The ensembles named in ``sizes`` ({"image": n, "audio": m}, either or both), shown together, with
-    cross-modal links when both are there and ``crossmodal`` is true."""
+    cross-modal links of the kind ``crossmodal`` (one of :data:`CROSSMODAL_KINDS`) when both are there, over
+    ``fraction`` of the neuron pairs (default: the model's)."""
 
-    def __init__(self, model: MultimodalModel, sizes: dict[str, int], *, crossmodal: bool = True,
-                 slots_per_run: int = 20, rng: np.random.Generator):
+    def __init__(self, model: MultimodalModel, sizes: dict[str, int], *, crossmodal: str = "stdp",
+                 fraction: float | None = None, slots_per_run: int = 20, rng: np.random.Generator):
         unknown = set(sizes) - set(MODALITIES)
         if unknown or not sizes:
             raise ValueError(f"sizes must name 'image' and/or 'audio', got {sorted(sizes)}")
+        if crossmodal not in CROSSMODAL_KINDS:
+            raise ValueError(f"crossmodal must be one of {CROSSMODAL_KINDS}, got {crossmodal!r}")
+        fraction = model.crossmodal.fraction if fraction is None else fraction
         self.multimodal_model = model
         names = [name for name in MODALITIES if name in sizes]
         protocol = Protocol(model.protocol_model, [model.stream(name) for name in names], names, slots_per_run)
         self.by_name = {name: DiehlCookLayer(model.ensembles[name], sizes[name], protocol.inputs[name], rng=rng,
                                              name=name) for name in names}
-        self.crossmodal_links = (CrossmodalLinks(self.by_name, model.crossmodal, model.crossmodal_stdp, rng)
-                                 if crossmodal and len(names) == 2 and model.crossmodal.fraction > 0 else None)
+        linked = crossmodal != "none" and len(names) == 2 and fraction > 0
+        self.crossmodal_links = (CrossmodalLinks(self.by_name, model.crossmodal,
+                                                 model.crossmodal_stdp if crossmodal == "stdp" else None, rng, fraction)
+                                 if linked else None)
         super().__init__(protocol, list(self.by_name.values()),
                          [self.crossmodal_links] if self.crossmodal_links else [])
 

@@ -7,6 +7,10 @@ excitatory neuron of every ensemble is labelled from its mean response to the tr
 off), and a pair is classified as the label whose neurons, over both ensembles, fire most on average
 (Rathi 3.6). With both ensembles the test is repeated with the audio, then the image, missing (3.6.4):
 that input is silent and only the other ensemble's spikes are judged.
+
+Hand-made cross-modal links (3.8) are made once, after ``manual_after`` training pairs (or at the end of a
+shorter training), from the neurons' responses to the second half of the pairs shown until then (recorded
+while learning, as Diehl & Cook's own code labels its neurons during training).
 """
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from ..datasets import NOISE_KINDS, LabelledImages, degrade_images
 from ..devices import use_device
 from ..spoken_digits import SpokenDigits
 from .experiment import PhasedExperiment, check_run_settings, run_identity
-from .multimodal import MultimodalModel, MultimodalNetwork, Pairs
-from .readout import assign_labels, confusion_matrix, predict
+from .multimodal import CROSSMODAL_KINDS, MultimodalModel, MultimodalNetwork, Pairs
+from .readout import assign_labels, confusion_matrix, mean_responses, predict
 from .simulation import EnsembleSimulation
 
 MISSING = {"test_missing_audio": "audio", "test_missing_image": "image"}
@@ -34,7 +38,8 @@ class MultimodalSettings:
     model: str = "models/rathi2018_multimodal.toml"
     n_image: int = 50           # excitatory neurons of the image ensemble (0: no image ensemble)
     n_audio: int = 50           # and of the audio ensemble
-    crossmodal: bool = True
+    crossmodal: str = "stdp"    # one of multimodal.CROSSMODAL_KINDS
+    crossmodal_fraction: float | None = None  # share of neuron pairs linked (default: the model's)
     n_train: int = 2000         # training pairs
     n_test: int = 1000
     n_assign: int | None = None  # label on the first K training pairs (default: all)
@@ -52,6 +57,10 @@ class MultimodalSettings:
         if self.n_image + self.n_audio == 0:
             raise ValueError("at least one of n_image and n_audio must be > 0")
         check_run_settings(self, ("n_train", "n_test", "slots_per_run"))
+        if self.crossmodal not in CROSSMODAL_KINDS:
+            raise ValueError(f"crossmodal must be one of {CROSSMODAL_KINDS}, got {self.crossmodal!r}")
+        if self.crossmodal_fraction is not None and not 0 <= self.crossmodal_fraction <= 1:
+            raise ValueError(f"crossmodal_fraction must lie in [0, 1], got {self.crossmodal_fraction}")
         if self.image_noise not in NOISE_KINDS:
             raise ValueError(f"image_noise must be one of {NOISE_KINDS}, got {self.image_noise!r}")
 
@@ -105,8 +114,11 @@ class MultimodalExperiment(PhasedExperiment):
             self.pairs[split] = Pairs(noisy[split] if "image" in settings.sizes else None,
                                       sounds if "audio" in settings.sizes else None)
         self.n_assign = settings.n_assign or settings.n_train
+        self.manual = settings.crossmodal == "manual" and both
+        self.links_made_at = min(int(self.model.crossmodal.manual_after), settings.n_train)
+        recorded = [phase for phase in self.phases if phase != "train" or self.manual]
         self.counts = {phase: np.zeros((self._phase_length(phase), sum(settings.sizes.values())), dtype=np.int32)
-                       for phase in self.phases if phase != "train"}
+                       for phase in recorded}
 
     def _phase_items(self, phase: str) -> Pairs:
         if phase == "train":
@@ -120,14 +132,31 @@ class MultimodalExperiment(PhasedExperiment):
     def _judged(self, phase: str) -> dict[str, bool] | None:
         return {MISSING[phase]: False} if phase in MISSING else None
 
+    def _batch_stops(self, phase: str) -> list[int]:
+        return [self.links_made_at] if self.manual and phase == "train" else []
+
+    def _after_batch(self, phase: str) -> None:
+        if self.manual and phase == "train" and self.position == self.links_made_at:
+            self._make_links_by_hand()
+
+    def _make_links_by_hand(self) -> None:
+        """Rathi 3.8: join the neurons that answer the same digit, from their responses so far."""
+        shown = slice(self.links_made_at // 2, self.links_made_at)
+        responses = mean_responses(self.counts["train"][shown], self.labels["train"][shown])
+        total = responses.sum(axis=0)
+        shares = np.divide(responses, total, out=np.zeros_like(responses), where=total > 0)
+        slices = self._layer_slices()
+        links = self.sim.ensemble.crossmodal_links
+        self.sim.state.update(links.hand_made_weights({name: shares[:, where] for name, where in slices.items()}))
+
     def _build_simulation(self, structure: dict) -> None:
         s = self.settings
 
         def build():
             build_dir = self.out / "standalone"
             use_device(s.device, build_dir)
-            network = MultimodalNetwork(self.model, s.sizes, crossmodal=s.crossmodal, slots_per_run=s.slots_per_run,
-                                        rng=np.random.default_rng(s.seed))
+            network = MultimodalNetwork(self.model, s.sizes, crossmodal=s.crossmodal, fraction=s.crossmodal_fraction,
+                                        slots_per_run=s.slots_per_run, rng=np.random.default_rng(s.seed))
             return EnsembleSimulation(network, s.device, build_dir, seed=s.seed)
         self._timed_build(build)
 

@@ -11,18 +11,24 @@ import numpy as np
 UNASSIGNED = -1
 
 
-def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Label of each neuron from its spike ``counts`` (n_images, n_neurons) on labelled images.
-
-    A neuron that never fired keeps :data:`UNASSIGNED` and takes no part in predictions.
-    """
+def mean_responses(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Each neuron's mean spike count per class, (n_classes, n_neurons), from its spike ``counts``
+    (n_images, n_neurons) on labelled images; 0 for a class never shown."""
     counts, labels = np.asarray(counts, dtype=float), np.asarray(labels)
     if counts.ndim != 2 or len(counts) != len(labels):
         raise ValueError(f"counts {counts.shape} and labels {labels.shape} do not match")
     per_class = np.zeros((n_classes, counts.shape[1]))
     np.add.at(per_class, labels, counts)
     shown = np.bincount(labels, minlength=n_classes)[:, None]
-    mean_response = np.divide(per_class, shown, out=np.zeros_like(per_class), where=shown > 0)
+    return np.divide(per_class, shown, out=np.zeros_like(per_class), where=shown > 0)
+
+
+def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Label of each neuron from its spike ``counts`` (n_images, n_neurons) on labelled images.
+
+    A neuron that never fired keeps :data:`UNASSIGNED` and takes no part in predictions.
+    """
+    mean_response = mean_responses(counts, labels, n_classes)
     assignments = np.argmax(mean_response, axis=0)
     assignments[mean_response.max(axis=0) == 0] = UNASSIGNED
     return assignments
