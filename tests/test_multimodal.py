@@ -191,15 +191,15 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
 
 def test_a_small_arm_with_hand_made_links_joins_same_label_neurons(mnist_train, mnist_test, tmp_path):
     """Shorter than manual_after, so the links are made when training ends, from its second half."""
-    settings = MultimodalSettings(n_image=20, n_audio=20, crossmodal="manual", crossmodal_fraction=0.04, n_train=200,
-                                  n_test=100, seed=1)
+    settings = MultimodalSettings(n_image=20, n_audio=20, crossmodal="manual", crossmodal_fraction=0.04, n_train=150,
+                                  n_test=50, seed=1)
     audio = split_by_utterance(load_shipped(), seed=1)
     metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
                                    cache_dir=tmp_path / "cache").run()
     assert metrics["crossmodal"]["n_kept"] == 2 * round(0.04 * 20 * 20 / 2)  # made by hand; the others stay at 0
     responses, network = np.load(tmp_path / "arm" / "responses.npz"), np.load(tmp_path / "arm" / "network.npz")
-    assert responses["train_counts"].shape == (200, 40)
-    labels_then = assign_labels(responses["train_counts"][100:], responses["train_labels"][100:])
+    assert responses["train_counts"].shape == (150, 40)
+    labels_then = assign_labels(responses["train_counts"][75:], responses["train_labels"][75:])
     offsets = {"image": 0, "audio": 20}
     for name in ("image_to_audio", "audio_to_image"):
         pre, post = name.split("_to_")
