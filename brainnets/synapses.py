@@ -144,6 +144,22 @@ class DiehlCookTraceSTDP:
         return w
 
 
+@dataclass(frozen=True)
+class FixedWeights:
+    """Synapses that never learn: each presynaptic spike adds ``pre_spike``'s conductance, nothing else."""
+
+    model: ClassVar[str] = "w : 1"
+    on_post: ClassVar[None] = None
+    state_variables: ClassVar[tuple[str, ...]] = ("w",)
+    time_stamps: ClassVar[tuple[str, ...]] = ()
+
+    def pre_spike(self, conductance: str) -> str:
+        return f"ge_post += {conductance}"
+
+    def namespace(self) -> dict:
+        return {}
+
+
 STDP_RULES = {"power_law": PowerLawSTDP, "diehl_cook_trace": DiehlCookTraceSTDP}
 
 

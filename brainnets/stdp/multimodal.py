@@ -28,7 +28,7 @@ from brian2 import Synapses
 
 from ..audio import AudioFrontend
 from ..config import ConfigError, load_section, quantity, read_toml, require_table
-from ..synapses import PowerLawSTDP
+from ..synapses import FixedWeights, PowerLawSTDP
 from .ensemble import DiehlCookLayer, PresentedNetwork
 from .model import DiehlCookModel
 from .protocol import Protocol, Stream
@@ -131,12 +131,13 @@ class CrossmodalLinks:
 
     Each layer's neurons are split at random into senders (``sender_fraction``) and receivers. Each direction
     holds ``fraction * n_a * n_b / 2`` sender -> receiver links, so that the two together hold ``fraction`` of
-    all n_a * n_b neuron pairs. Learned links (``rule`` given) are placed at random and start at random
-    weights. Hand-made links (``rule`` None) are fixed synapses on every sender -> receiver pair, all at
-    weight 0 until :meth:`hand_made_weights` picks the pairs that carry ``manual_weight``."""
+    all n_a * n_b neuron pairs. Learned links (an STDP ``rule``) are placed at random and start at random
+    weights. Hand-made links (``rule`` :class:`~brainnets.synapses.FixedWeights`) sit on every sender ->
+    receiver pair, all at weight 0 until :meth:`hand_made_weights` picks the pairs that carry
+    ``manual_weight``."""
 
-    def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams, rule: PowerLawSTDP | None,
-                 rng: np.random.Generator, fraction: float):
+    def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams,
+                 rule: PowerLawSTDP | FixedWeights, rng: np.random.Generator, fraction: float):
         (name_a, a), (name_b, b) = layers.items()
         self.params, self.rule = params, rule
         self.senders = {name: rng.permutation(layer.n_exc) < round(params.sender_fraction * layer.n_exc)
@@ -148,17 +149,14 @@ class CrossmodalLinks:
             if self.per_direction > len(candidates):
                 raise ValueError(f"fraction {fraction} asks for {self.per_direction} {pre_name} -> {post_name} "
                                  f"links, but only {len(candidates)} sender -> receiver pairs exist")
-            if rule is None:
+            if isinstance(rule, FixedWeights):
                 chosen, weights = candidates, np.zeros(len(candidates))
             else:
                 chosen = candidates[np.sort(rng.choice(len(candidates), self.per_direction, replace=False))]
                 weights = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
-            conductance = "w * conductance_per_weight"
-            synapses = Synapses(pre.exc, post.exc, rule.model if rule else "w : 1",
-                                on_pre=rule.pre_spike(conductance) if rule else f"ge_post += {conductance}",
-                                on_post=rule.on_post if rule else None, name=f"{pre_name}_to_{post_name}",
-                                namespace={**(rule.namespace() if rule else {}),
-                                           "conductance_per_weight": params.conductance_per_weight})
+            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.pre_spike("w * conductance_per_weight"),
+                                on_post=rule.on_post, name=f"{pre_name}_to_{post_name}",
+                                namespace={**rule.namespace(), "conductance_per_weight": params.conductance_per_weight})
             synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
             self.synapses.append(synapses)
             self.pairs[synapses.name] = chosen
@@ -166,12 +164,10 @@ class CrossmodalLinks:
         self.objects = list(self.synapses)
 
     def state_variables(self) -> dict:
-        names = list(self.rule.state_variables) if self.rule else ["w"]
-        return {synapses: names for synapses in self.synapses}
+        return {synapses: list(self.rule.state_variables) for synapses in self.synapses}
 
     def time_stamps(self) -> set:
-        names = self.rule.time_stamps if self.rule else ()
-        return {(synapses.name, name) for synapses in self.synapses for name in names}
+        return {(synapses.name, name) for synapses in self.synapses for name in self.rule.time_stamps}
 
     def initial_state(self) -> dict:
         return {(name, "w"): weights.copy() for name, weights in self.initial_weights.items()}
@@ -234,7 +230,8 @@ class MultimodalNetwork(PresentedNetwork):
                                              name=name) for name in names}
         linked = crossmodal != "none" and len(names) == 2 and fraction > 0
         self.crossmodal_links = (CrossmodalLinks(self.by_name, model.crossmodal,
-                                                 model.crossmodal_stdp if crossmodal == "stdp" else None, rng, fraction)
+                                                 model.crossmodal_stdp if crossmodal == "stdp" else FixedWeights(),
+                                                 rng, fraction)
                                  if linked else None)
         super().__init__(protocol, list(self.by_name.values()),
                          [self.crossmodal_links] if self.crossmodal_links else [])
