@@ -6,8 +6,9 @@ Stages (each run is one scripts/prune_quantize.py run in WORK/<name>):
          continuous, 3-level and 2-level weights (Fig. 2.5 receptive fields, Fig. 2.8 energy)
   sweep  the same schedule on the first --sweep-train images: baseline and thresholds 0.05 ... 0.30 for
          each weight kind (Fig. 2.6 a, c)
-  order  on the sweep schedule, at the connectivity that pruning during training reaches at each of
-         --order-thresholds: pruning once at the end, and a random sparse network (Fig. 2.7)
+  order  at the connectivity that pruning during training reaches (on the sweep schedule at each of
+         --order-thresholds, on the full schedule at 0.15): pruning once at the end, and a random
+         sparse network (Fig. 2.7)
 
 A finished run's metrics are copied to OUT/runs/<name>.json and count as done from then on, so a
 study can be continued on another machine from the committed results; a killed run resumes from its
@@ -82,9 +83,9 @@ class Study:
             tasks += [self.task(n_train=a.sweep_train, mode="during", threshold=t, levels=k)
                       for k in KINDS for t in a.thresholds]
         else:
-            reference = run_all(dict(self.task(n_train=a.sweep_train, mode="during", threshold=t)
-                                     for t in a.order_thresholds), a.jobs)
-            tasks = [self.task(n_train=a.sweep_train, mode=mode, connectivity=metrics["connectivity"])
+            points = [(a.sweep_train, t) for t in a.order_thresholds] + [(60000, 0.15)]
+            reference = run_all(dict(self.task(n_train=n, mode="during", threshold=t) for n, t in points), a.jobs)
+            tasks = [self.task(n_train=metrics["n_train"], mode=mode, connectivity=metrics["connectivity"])
                      for metrics in reference.values() for mode in ("end", "random")]
         return dict(tasks)
 
@@ -131,13 +132,19 @@ class Study:
                        "test accuracy (%)", f"Accuracy vs connectivity ({a.sweep_train} training images)",
                        points={"baseline": (baseline[0]["nonzero_fraction"], 100 * baseline[0]["accuracy"])}
                        if baseline else None)
-        order = {label: select(n_train=a.sweep_train, mode=mode, levels="continuous")
-                 for label, mode in (("pruned during training", "during"), ("pruned at the end", "end"),
-                                     ("random sparse from the start", "random"))}
+        ways = (("pruned during training", "during"), ("pruned at the end", "end"),
+                ("random sparse from the start", "random"))
+        order = {label: select(n_train=a.sweep_train, mode=mode, levels="continuous") for label, mode in ways}
         if order["pruned at the end"]:
             plot_lines({k: ([r["connectivity"] for r in v], [100 * r["accuracy"] for r in v])
                         for k, v in order.items()}, out / "fig2_7_order.png", "connectivity", "test accuracy (%)",
                        f"Three ways to a sparse network ({a.sweep_train} training images)")
+        full_order = {label: select(n_train=60000, mode=mode, levels="continuous") for label, mode in ways}
+        if all(full_order.values()):
+            plot_bars({k.replace(" ", "\n", 1): 100 * v[0]["accuracy"] for k, v in full_order.items()},
+                      out / "fig2_7_order_full.png", ylabel="test accuracy (%)",
+                      title=f"Three ways to connectivity {full_order['pruned at the end'][0]['connectivity']:.3f}"
+                            " (60,000 training images)")
         energy = {kind(r["levels"]): r["energy_ratio"] for r in select(n_train=60000, mode="during")}
         if energy:
             plot_bars(energy, out / "fig2_8_energy.png", ylabel="test spikes, baseline / pruned",

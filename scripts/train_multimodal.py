@@ -21,7 +21,7 @@ a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png 
 instead the study of Figs. 3.11 and 3.12 at N neurons: learned and hand-made links at each of --fractions,
 the ensembles without links, and learned links at the model's fraction for each of --seeds (which links join
 neurons of the same label); OUT/sweep.json, OUT/fig3_11_fractions.png and OUT/fig3_12_links.png:
-    python scripts/train_multimodal.py --sweep --audio fsdd:../shared/data/fsdd/recordings --train 5000 \
+    python scripts/train_multimodal.py --sweep --audio fsdd:../shared/data/fsdd/recordings --train 5000 \\
         --out runs/multimodal_sweep
 
 --validate is for choosing constants the thesis leaves open without looking at the test set: training

@@ -50,9 +50,11 @@ def test_compression_study_plans_every_run_and_summarizes_them(script, tmp_path,
                        "--order-thresholds", "0.2", "--sweep-train", "1200", "--jobs", "1"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     rows = {row["name"]: row for row in summary["runs"]}
-    # full: baseline + 3 kinds; sweep: baseline + 2 thresholds x 3 kinds; order: end + random at one connectivity
-    assert len(rows) == 4 + 7 + 2
-    assert len(fake_runs) == len(rows)  # the order stage's reference run was already done by the sweep
+    # full: baseline + 3 kinds; sweep: baseline + 2 thresholds x 3 kinds;
+    # order: end + random at the connectivity of one sweep run and of the full run at 0.15
+    assert len(rows) == 4 + 7 + 2 + 2
+    assert len(fake_runs) == len(rows)  # the order stage's reference runs were already done by the others
+    assert rows["n60000_end_c0.7000"]["connectivity"] == rows["n60000_during_t0.15_continuous"]["connectivity"]
     during = rows["n60000_during_t0.15_3"]
     assert (during["mode"], during["levels"], during["threshold"], during["n_train"]) == ("during", 3, 0.15, 60000)
     assert during["energy_ratio"] == pytest.approx(1500 / 1200)
@@ -60,7 +62,7 @@ def test_compression_study_plans_every_run_and_summarizes_them(script, tmp_path,
     assert rows["n1200_random_c0.6000"]["threshold"] is None
     assert {"name", "threshold", "levels", "mode", "n_train", "connectivity", "accuracy",
             "energy_ratio"} <= set(during)
-    for figure in ("fig2_6a_connectivity", "fig2_6c_accuracy", "fig2_7_order", "fig2_8_energy"):
+    for figure in ("fig2_6a_connectivity", "fig2_6c_accuracy", "fig2_7_order", "fig2_7_order_full", "fig2_8_energy"):
         assert (out / f"{figure}.png").exists(), figure
     assert (out / "runs" / "n60000_baseline_fields.png").exists()
 
