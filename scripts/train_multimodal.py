@@ -15,7 +15,8 @@ A larger run on the Free Spoken Digit Dataset:
         --train 10000 --test 2000 --noise awgn awgn_contrast --out runs/multimodal_400
 
 Each arm trains in its own folder under OUT/arms (two at a time, --jobs), checkpointed; --resume continues
-a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them.
+a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them, and
+OUT/cochleagram.png the corpus' first "0" as the audio ensemble receives it (Fig. 3.4).
 
 --manual adds the arm whose cross-modal links are made by hand after 5,000 pairs (Rathi 3.8). --sweep runs
 instead the study of Figs. 3.11 and 3.12 at N neurons: learned and hand-made links at each of --fractions,
@@ -36,12 +37,15 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
+from brainnets.audio import AudioFrontend, cochleagram
 from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import LabelledImages, load_mnist
-from brainnets.plotting import plot_bars, plot_lines, plot_link_census
+from brainnets.plotting import plot_bars, plot_cochleagram, plot_lines, plot_link_census
 from brainnets.provenance import provenance
-from brainnets.spoken_digits import SPLITS, load_spoken_digits, split_spoken_digits
+from brainnets.spoken_digits import SPLITS, SpokenDigits, load_spoken_digits, split_spoken_digits
 from brainnets.stdp.multimodal import CROSSMODAL_KINDS, MultimodalModel
 from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
 from brainnets.sweeps import run_all, run_once
@@ -187,6 +191,15 @@ def report_sweep(results: dict[str, dict], args, out: Path, model_fraction: floa
                                    "same_label_fraction": "> 0.70 (Fig. 3.12)"}}
 
 
+def draw_a_zero(corpus: SpokenDigits, frontend: AudioFrontend, path: Path) -> None:
+    """Fig. 3.4: the corpus' first "0" as the audio ensemble receives it (the whole presentation window)."""
+    first = int(next(iter(np.flatnonzero(corpus.labels == 0)), 0))
+    probabilities = cochleagram(corpus.waveforms[first], int(corpus.sample_rates[first]), frontend)
+    plot_cochleagram(probabilities, path, frame_rate=frontend.rate_hz / frontend.decimation,
+                     center_frequencies=frontend.center_frequencies(),
+                     title=f'"{corpus.labels[first]}", {corpus.paths[first].name}')
+
+
 def table(results: dict[str, dict]) -> str:
     """The results as a Markdown table beside the thesis' numbers."""
     def percent(value):
@@ -245,8 +258,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     check_run_folder(out, args.resume)
     origin = provenance()
-    load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
-    model_fraction = MultimodalModel.load(args.model).crossmodal.fraction
+    corpus = load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
+    model = MultimodalModel.load(args.model)
+    out.mkdir(parents=True, exist_ok=True)
+    draw_a_zero(corpus, model.frontend, out / "cochleagram.png")
+    model_fraction = model.crossmodal.fraction
     plan = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep
             else arms(args.n_total, args.noise, args.manual))
     results = run_all({name: partial(run_once, "train_multimodal", arm_options(args, settings), out / "arms" / name)

@@ -130,7 +130,7 @@ def test_train_multimodal_runs_every_arm_and_tabulates_them(script, tmp_path, mo
     assert options["noisy_awgn/multimodal"][-2:] == ["--noise", "awgn"]
     document = json.loads((tmp_path / "mm" / "metrics.json").read_text())
     assert document["arms"]["multimodal"]["accuracy_missing_audio"] == 0.75
-    assert (tmp_path / "mm" / "accuracies.png").exists()
+    assert (tmp_path / "mm" / "accuracies.png").exists() and (tmp_path / "mm" / "cochleagram.png").exists()
     sizes = json.loads(summary.read_text())["sizes"]
     assert [entry["n_total"] for entry in sizes] == [100, 400]  # the earlier 100-neuron entry is replaced
     assert sizes[0]["multimodal"] == 0.9 and sizes[0]["missing_image"] == 0.8
