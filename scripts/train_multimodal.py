@@ -193,7 +193,8 @@ def report_sweep(results: dict[str, dict], args, out: Path, model_fraction: floa
 
 def draw_a_zero(corpus: SpokenDigits, frontend: AudioFrontend, path: Path) -> None:
     """Fig. 3.4: the corpus' first "0" as the audio ensemble receives it (the whole presentation window)."""
-    first = int(next(iter(np.flatnonzero(corpus.labels == 0)), 0))
+    zeros = np.flatnonzero(corpus.labels == 0)
+    first = int(zeros[0]) if zeros.size else 0  # a corpus without a "0" shows its first utterance
     probabilities = cochleagram(corpus.waveforms[first], int(corpus.sample_rates[first]), frontend)
     plot_cochleagram(probabilities, path, frame_rate=frontend.rate_hz / frontend.decimation,
                      center_frequencies=frontend.center_frequencies(),
