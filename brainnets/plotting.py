@@ -107,18 +107,20 @@ def plot_lines(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: 
 
 def plot_link_census(runs: list[dict], path: str | Path, title: str = "") -> None:
     """Rathi Fig. 3.12: per run, the kept cross-modal links joining neurons of the same label ("correct")
-    and of different labels, as shares of the kept links, with the run's accuracy above."""
+    and of different labels, as shares of the kept links, with the run's accuracy and link count above.
+    A run that kept no link has no bar."""
     figure, axes = plt.subplots(figsize=(1.1 * len(runs) + 2.5, 4))
     x = np.arange(len(runs))
-    kept = np.array([max(run["n_kept"], 1) for run in runs])
-    correct = 100 * np.array([run["correct"] for run in runs]) / kept
+    kept = np.array([run["n_kept"] for run in runs])
+    correct = 100 * np.array([run["correct"] for run in runs]) / np.maximum(kept, 1)
     axes.bar(x, correct, 0.6, label="same label")
-    axes.bar(x, 100 - correct, 0.6, bottom=correct, color="0.75", label="different labels")
+    axes.bar(x, np.where(kept > 0, 100 - correct, 0), 0.6, bottom=correct, color="0.75", label="different labels")
     for position, run in zip(x, runs):
-        axes.annotate(f"{100 * run['accuracy']:.1f} %", (position, 101), ha="center", fontsize=8)
+        axes.annotate(f"{100 * run['accuracy']:.1f} %\n{run['n_kept']} of {run['n_links']} kept", (position, 102),
+                      ha="center", fontsize=8)
     axes.axhline(70, color="k", linestyle=":", linewidth=1, label="thesis: > 70 % same label")
     axes.set_xticks(x, [f"seed {run['seed']}" for run in runs], fontsize=8)
-    axes.set_ylim(0, 110)
+    axes.set_ylim(0, 120)
     axes.set_ylabel("kept cross-modal links (%)")
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=7, loc="lower right")
