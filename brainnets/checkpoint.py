@@ -55,12 +55,13 @@ class RunFolderError(RuntimeError):
     """An output folder cannot take this run: it holds a finished run, another run, or nothing to resume."""
 
 
-def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = None) -> None:
-    """A finished run (its ``metrics.json`` written) is never overwritten; a folder with something else in
+def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = None,
+                     finished: str = "metrics.json") -> None:
+    """A finished run (its ``finished`` file written) is never overwritten; a folder with something else in
     it is used only to resume, and ``resume`` needs the ``checkpoint`` when there is one to look for."""
     out = Path(out)
-    if (out / "metrics.json").exists():
-        raise RunFolderError(f"{out} holds a finished run (metrics.json); choose another --out")
+    if (out / finished).exists():
+        raise RunFolderError(f"{out} holds a finished run ({finished}); choose another --out")
     if resume:
         if checkpoint is not None and not checkpoint.exists():
             raise RunFolderError(f"--resume: no checkpoint in {out}")

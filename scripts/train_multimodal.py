@@ -257,7 +257,7 @@ def main(argv=None) -> int:
         run_arm(args)
         return 0
     out = Path(args.out)
-    check_run_folder(out, args.resume)
+    check_run_folder(out, args.resume, finished="sweep.json" if args.sweep else "metrics.json")
     origin = provenance()
     corpus = load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
     model = MultimodalModel.load(args.model)

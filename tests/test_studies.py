@@ -163,6 +163,7 @@ def test_train_multimodal_sweep_trains_each_arm_once_and_draws_figs_3_11_and_3_1
     assert [(run["seed"], run["correct"], run["incorrect"]) for run in document["seeds"]] == [(0, 30, 10), (1, 30, 10)]
     assert document["no_crossmodal"] == 0.8
     assert (tmp_path / "sw" / "fig3_11_fractions.png").exists() and (tmp_path / "sw" / "fig3_12_links.png").exists()
+    assert study.main(["--sweep", "--out", str(tmp_path / "sw"), "--resume"]) == 2  # finished: never overwritten
 
 
 def test_train_multimodal_validation_never_trains_or_scores_on_what_it_should_not(script):
