@@ -179,3 +179,31 @@ def test_train_multimodal_validation_never_trains_or_scores_on_what_it_should_no
     assert scored_images.labels[0] == images.labels[50000]
     assert set(fit_audio.utterances).isdisjoint(scored_audio.utterances)
     assert set(fit_audio.utterances) | set(scored_audio.utterances) == set(utterances)
+
+
+def test_ensemble_statistics_tell_alike_neurons_from_specialists(script, tmp_path):
+    statistics = script("ensemble_statistics")
+    finished, training = tmp_path / "finished", tmp_path / "training"
+    finished.mkdir(), training.mkdir()
+    alike = np.ones((4, 3))  # three neurons, one receptive field
+    specialists = np.eye(2)  # two neurons, orthogonal receptive fields
+    np.savez(finished / "network.npz", assignments=np.zeros(5), image_weights=alike, image_theta=[0.01, 0.02, 0.03],
+             audio_weights=specialists, audio_theta=[0.05, 0.05])
+    # two test pairs; image neurons fire 3, 1, 0 and nothing; audio neuron 0 fires 2, neuron 1 fires 2
+    np.savez(finished / "responses.npz", test_counts=np.array([[3, 1, 0, 2, 0], [0, 0, 0, 0, 2]]))
+    found = statistics.arm_statistics(finished)["ensembles"]
+    assert found["image"]["weight_vectors_mean_cosine"] == pytest.approx(1.0)
+    assert found["audio"]["weight_vectors_mean_cosine"] == pytest.approx(0.0)
+    assert found["image"]["theta_mv"] == pytest.approx({"mean": 20.0, "min": 10.0, "max": 30.0})
+    assert found["image"]["spikes_per_pair"] == 2.0 and found["image"]["neurons_firing_per_pair"] == 1.0
+    assert found["image"]["top_neuron_share"] == 0.75 and found["image"]["silent_pairs"] == 0.5
+    assert found["audio"]["top_neuron_share"] == 1.0 and found["audio"]["silent_pairs"] == 0.0
+    progress = json.dumps({"position": 7})
+    np.savez(training / "checkpoint.npz", progress=np.array(progress),
+             **{"state/audio_input_synapses/w": specialists.ravel(), "state/audio_exc/theta": np.zeros(2),
+                "state/audio_exc/lastspike": np.array([1.5, 1.5])})
+    assert statistics.arm_statistics(training) == {
+        "state": "training", "pairs_done": 7,
+        "ensembles": {"audio": {"n_neurons": 2, "weight_vectors_mean_cosine": 0.0,
+                                "theta_mv": {"mean": 0.0, "min": 0.0, "max": 0.0}, "last_spike_together": 1.0}}}
+    assert statistics.main([str(tmp_path / "absent")]) == 2
