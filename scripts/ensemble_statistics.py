@@ -78,7 +78,8 @@ def training_arm(folder: Path) -> dict[str, dict]:
         match = re.fullmatch(r"state/(?:(\w+)_)?input_synapses/w", key)
         if match is None:
             continue
-        name, prefix = match.group(1) or "excitatory", f"{match.group(1)}_" if match.group(1) else ""
+        layer = match.group(1)  # None for a unimodal run, whose groups carry no prefix
+        name, prefix = (layer, f"{layer}_") if layer else ("excitatory", "")
         theta, last_spike = (checkpoint[f"state/{prefix}exc/{variable}"] for variable in ("theta", "lastspike"))
         n = len(theta)
         if checkpoint[key].size % n:
