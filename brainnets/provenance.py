@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import brian2
@@ -27,3 +28,8 @@ def provenance() -> dict:
     return {"git_commit": git_commit(), "brian2_version": brian2.__version__, "numpy_version": np.__version__,
             "python": platform.python_version(), "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine()}
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """How a script was called, relative to the repository root: ``python scripts/NAME.py ARGS``."""
+    return f"python scripts/{Path(script).name} " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from brainnets.checkpoint import write_json_atomic
 from brainnets.plotting import plot_bars
+from brainnets.provenance import command_line
 from brainnets.sweeps import run_all, run_once
 
 VARIANTS = {
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     accuracies = {name: results[name]["accuracy"] for name in VARIANTS}
     document = {**accuracies, "thesis": THESIS, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
                 "seed": args.seed, "runs": results,
-                "command": "python scripts/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+                "command": command_line(__file__, argv)}
     write_json_atomic(f"{args.out}.json", document)
     plot_bars({k: 100 * v for k, v in accuracies.items()}, f"{args.out}.png", ylabel="test accuracy (%)",
               title=f"Ablation, {args.n_exc} neurons", reference={k: 100 * v for k, v in THESIS.items()})

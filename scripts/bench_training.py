@@ -21,7 +21,7 @@ from brainnets.checkpoint import write_json_atomic
 from brainnets.datasets import load_mnist
 from brainnets.devices import use_device
 from brainnets.plotting import plot_bars
-from brainnets.provenance import provenance
+from brainnets.provenance import command_line, provenance
 from brainnets.stdp.baseline import PerImageLoop
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.model import DiehlCookModel
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
         "plain_description": "Brian2 runtime (Cython), PoissonGroup rates set from Python, normalization in "
                              "numpy, run() per presentation and per rest",
         "n_images": args.images, "n_exc": args.n_exc, "model": args.model, **origin,
-        "command": "python scripts/bench_training.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line(__file__, argv),
     }
     write_json_atomic(f"{args.out}.json", result)
     plot_bars({"plain Brian2 runtime\n(one run() per image)": plain["ms_per_image"],

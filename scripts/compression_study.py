@@ -29,6 +29,7 @@ import numpy as np
 
 from brainnets.checkpoint import write_json_atomic
 from brainnets.plotting import plot_bars, plot_lines
+from brainnets.provenance import command_line
 from brainnets.sweeps import run_all, run_once
 
 STAGES = ("full", "sweep", "order")
@@ -181,7 +182,7 @@ def main(argv=None) -> int:
     write_json_atomic(study.out / "summary.json", {
         "runs": rows, "n_exc": args.n_exc, "seed": args.seed, "batches": args.batches,
         "first_step": args.first_step, "sweep_train": args.sweep_train,
-        "command": "python scripts/compression_study.py " + " ".join(argv if argv is not None else sys.argv[1:])})
+        "command": command_line(__file__, argv)})
     study.figures(rows)
     for row in rows:
         print(f"{row['name']:32s} connectivity {row['connectivity']:.3f}  accuracy {row['accuracy']:.4f}  "

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from brainnets.checkpoint import RunFolderError, write_json_atomic
+from brainnets.checkpoint import RunFolderError, load_arrays, write_json_atomic
 from brainnets.cli import fail_cleanly
-from brainnets.provenance import provenance
+from brainnets.provenance import command_line, provenance
 
 
 def mean_cosine(weights: np.ndarray) -> float:
@@ -69,12 +69,11 @@ def finished_arm(folder: Path) -> dict[str, dict]:
     return found
 
 
-def training_arm(folder: Path) -> dict[str, dict]:
+def training_arm(checkpoint: dict[str, np.ndarray], folder: Path) -> dict[str, dict]:
     """Ensembles of an arm still training, from the state in its checkpoint (all-to-all input synapses,
     stored input-major)."""
-    checkpoint = np.load(folder / "checkpoint.npz")
     found = {}
-    for key in checkpoint.files:
+    for key in checkpoint:
         match = re.fullmatch(r"state/(?:(\w+)_)?input_synapses/w", key)
         if match is None:
             continue
@@ -94,8 +93,9 @@ def arm_statistics(folder: Path) -> dict:
     if (folder / "network.npz").exists():
         return {"state": "finished", "ensembles": finished_arm(folder)}
     if (folder / "checkpoint.npz").exists():
-        progress = json.loads(str(np.load(folder / "checkpoint.npz")["progress"]))
-        return {"state": "training", "pairs_done": progress["position"], "ensembles": training_arm(folder)}
+        checkpoint = load_arrays(folder / "checkpoint.npz")
+        progress = json.loads(str(checkpoint["progress"]))
+        return {"state": "training", "pairs_done": progress["position"], "ensembles": training_arm(checkpoint, folder)}
     raise RunFolderError(f"{folder}: neither network.npz (a finished arm) nor checkpoint.npz (one training)")
 
 
@@ -108,8 +108,7 @@ def main(argv=None) -> int:
     found = {str(folder): arm_statistics(folder) for folder in args.arms}
     print(json.dumps(found, indent=1))
     if args.json:
-        command = "python scripts/ensemble_statistics.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_json_atomic(args.json, {"arms": found, **provenance(), "command": command})
+        write_json_atomic(args.json, {"arms": found, **provenance(), "command": command_line(__file__, argv)})
     return 0
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from brainnets.checkpoint import write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.plotting import plot_bars
+from brainnets.provenance import command_line
 from brainnets.sweeps import SCRIPTS, run_all, run_once
 
 
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
     write_json_atomic(f"{args.out}.json", {
         "constant": f"[{section}] {key}", "validation_accuracy": accuracies, "n_exc": args.n_exc,
         "n_train": args.train, "seed": args.seed, "validation": scores,
-        "command": "python scripts/scan_constants.py " + " ".join(argv if argv is not None else sys.argv[1:])})
+        "command": command_line(__file__, argv)})
     plot_bars({value: 100 * accuracy for value, accuracy in accuracies.items()}, f"{args.out}.png",
               ylabel="held-out accuracy (%)",
               title=f"[{section}] {key}: trained on {args.train}, scored on training images {args.validate}")

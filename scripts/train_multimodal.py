@@ -44,7 +44,7 @@ from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import LabelledImages, load_mnist
 from brainnets.plotting import plot_bars, plot_cochleagram, plot_lines, plot_link_census
-from brainnets.provenance import provenance
+from brainnets.provenance import command_line, provenance
 from brainnets.spoken_digits import SPLITS, SpokenDigits, load_spoken_digits, split_spoken_digits
 from brainnets.stdp.multimodal import CROSSMODAL_KINDS, MultimodalModel
 from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
@@ -268,7 +268,7 @@ def main(argv=None) -> int:
             else arms(args.n_total, args.noise, args.manual))
     results = run_all({name: partial(run_once, "train_multimodal", arm_options(args, settings), out / "arms" / name)
                        for name, settings in plan.items()}, args.jobs)
-    command = "python scripts/train_multimodal.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     if args.sweep:
         write_json_atomic(out / "sweep.json", {**report_sweep(results, args, out, model_fraction), **origin,
                                                "command": command})

@@ -26,7 +26,7 @@ from brainnets.cli import fail_cleanly
 from brainnets.datasets import DATASETS
 from brainnets.devices import DEVICES
 from brainnets.plotting import plot_error_histogram, plot_error_vs_dt, plot_ttfs_raster
-from brainnets.provenance import provenance
+from brainnets.provenance import command_line, provenance
 from brainnets.ttfs import exact, mapping, reference
 from brainnets.ttfs.relu import ReLUNetwork
 from brainnets.ttfs.experiment import (NETS, TTFSModel, compare, layer_rows, naive_error_study, spike_fraction,
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
         "brian2_images_per_second": n_b / run.run_seconds, "brian2_wall_seconds": run.wall_seconds,
         "naive_dt_slope": naive["slope"], "naive_study": naive,
         "training": source.training, "model_file": args.model, **origin,
-        "command": "python scripts/ttfs_reference.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line(__file__, argv),
     }
     if source.twin is not None:
         import torch

@@ -27,7 +27,7 @@ from brainnets.checkpoint import write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import load_mnist
 from brainnets.devices import use_device
-from brainnets.provenance import provenance
+from brainnets.provenance import command_line, provenance
 from brainnets.stdp.compression import normalize_columns, prune, quantize
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.model import DiehlCookModel
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         "networks": results, "threshold": args.threshold,
         "assign_images": [args.assign.start, args.assign.stop],
         "validate_images": [args.validate.start, args.validate.stop], **origin,
-        "command": "python scripts/validate.py " + " ".join(argv if argv is not None else sys.argv[1:])})
+        "command": command_line(__file__, argv)})
     return 0
 
 
