@@ -1,4 +1,4 @@
-"""The study drivers (ablation, compression) put runs together correctly; the runs themselves are faked."""
+"""The study drivers (ablation, seeds, compression) put runs together correctly; the runs themselves are faked."""
 import json
 
 from pathlib import Path
@@ -88,6 +88,25 @@ def test_ablation_collects_the_three_variants(script, tmp_path, monkeypatch):
     assert "--no-inhibition" in flags["neither"] and "--no-homeostasis" in flags["neither"]
     assert "--no-inhibition" not in flags["inhibition_and_homeostasis"]
     assert (tmp_path / "ab.png").exists()
+
+
+def test_seed_spread_trains_each_seed_in_its_own_folder_and_reports_all(script, tmp_path, monkeypatch):
+    spread = script("seed_spread")
+    seeds_asked = {}
+
+    def run_once(name, options, out):
+        seeds_asked[out.name] = options[options.index("--seed") + 1]
+        return {"accuracy": {"seed_0": 0.79, "seed_1": 0.81, "seed_2": 0.83}[out.name]}
+
+    monkeypatch.setattr(spread, "run_once", run_once)
+    out = tmp_path / "spread"
+    assert spread.main(["--seeds", "0", "1", "2", "--work", str(tmp_path / "w"), "--out", str(out)]) == 0
+    assert seeds_asked == {"seed_0": "0", "seed_1": "1", "seed_2": "2"}
+    document = json.loads(out.with_suffix(".json").read_text())
+    assert document["accuracy"] == {"0": 0.79, "1": 0.81, "2": 0.83}
+    assert document["mean"] == pytest.approx(0.81) and document["std"] == pytest.approx(0.02)
+    assert out.with_suffix(".png").exists()
+    assert spread.main(["--seeds", "0", "1", "2", "--work", str(tmp_path / "w"), "--out", str(out)]) == 2
 
 
 def test_scan_changes_exactly_one_constant_of_the_model_file(script, tmp_path):

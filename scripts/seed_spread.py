@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""The same unimodal network trained with several seeds: how much of one accuracy is the draw.
+
+A seed fixes the input delays, the initial weights and every Poisson spike train, so one run is one draw.
+Runs scripts/train_unimodal.py once per --seeds value (two at a time), each in WORK/seed_S (a killed study
+resumes where it stopped), and writes OUT.json (every seed's accuracy, their mean and sample standard
+deviation) and OUT.png. All seeds given are reported; none is left out.
+
+    python scripts/seed_spread.py --n-exc 100 --seeds 0 1 2 3 4 --work runs/seeds_100 \\
+        --out docs/results/unimodal_mnist_100_seeds
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from brainnets.checkpoint import write_json_atomic
+from brainnets.cli import fail_cleanly
+from brainnets.plotting import plot_bars
+from brainnets.provenance import command_line
+from brainnets.sweeps import run_all, run_once
+
+
+@fail_cleanly
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/diehl_cook_2015.toml")
+    parser.add_argument("--n-exc", type=int, default=100)
+    parser.add_argument("--train", type=int, default=60000)
+    parser.add_argument("--test", type=int, default=10000)
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--jobs", type=int, default=2, help="seeds trained at the same time")
+    parser.add_argument("--work", required=True, help="folder for the training runs")
+    parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
+    args = parser.parse_args(argv)
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ValueError(f"--seeds repeats a seed: {args.seeds}")
+    if Path(f"{args.out}.json").exists():
+        raise ValueError(f"{args.out}.json exists; choose another --out")
+    common = ["--model", args.model, "--n-exc", str(args.n_exc), "--train", str(args.train),
+              "--test", str(args.test)]
+    runs = run_all({seed: partial(run_once, "train_unimodal", common + ["--seed", str(seed)],
+                                  Path(args.work) / f"seed_{seed}") for seed in args.seeds}, args.jobs)
+    accuracies = np.array([runs[seed]["accuracy"] for seed in args.seeds])
+    document = {"model": args.model, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
+                "seeds": args.seeds, "accuracy": dict(zip(map(str, args.seeds), accuracies.tolist())),
+                "mean": float(accuracies.mean()),
+                "std": float(accuracies.std(ddof=1)) if len(accuracies) > 1 else None,
+                "runs": {str(seed): metrics for seed, metrics in runs.items()},
+                "command": command_line(__file__, argv)}
+    write_json_atomic(f"{args.out}.json", document)
+    plot_bars({f"seed {seed}": 100 * accuracy for seed, accuracy in zip(args.seeds, accuracies)},
+              f"{args.out}.png", ylabel="test accuracy (%)",
+              title=f"{args.n_exc} neurons, {args.train} training images: "
+                    f"mean {100 * document['mean']:.1f} %")
+    print(json.dumps({key: document[key] for key in ("accuracy", "mean", "std")}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
