@@ -7,9 +7,19 @@ import pytest
 
 from brainnets.checkpoint import RunFolderError, load_arrays, save_arrays_atomic
 from brainnets.stdp.compression import Compression
-from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment
+from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment, training_order
 
 MODEL = "models/diehl_cook_2015.toml"
+
+
+def test_training_order_is_the_file_order_or_a_fresh_permutation_per_epoch():
+    assert training_order(4, 2, "dataset", seed=0).tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    shuffled = training_order(100, 2, "shuffled", seed=0)
+    first, second = shuffled[:100], shuffled[100:]
+    assert sorted(first) == sorted(second) == list(range(100))
+    assert first.tolist() != list(range(100)) and first.tolist() != second.tolist()
+    assert shuffled.tolist() == training_order(100, 2, "shuffled", seed=0).tolist()
+    assert shuffled.tolist() != training_order(100, 2, "shuffled", seed=1).tolist()
 
 
 def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_test, tmp_path):

@@ -84,6 +84,15 @@ def run_identity(settings) -> dict:
     return document
 
 
+def training_order(n_train: int, epochs: int, order: str, seed: int) -> np.ndarray:
+    """Indices of the training images in the order they are shown: ``epochs`` passes, each in the dataset's
+    order or, for ``order="shuffled"``, a fresh permutation drawn from ``seed``."""
+    if order == "dataset":
+        return np.tile(np.arange(n_train), epochs)
+    rng = np.random.default_rng([seed, 2])  # not the streams of the connections, delays and weights
+    return np.concatenate([rng.permutation(n_train) for _ in range(epochs)])
+
+
 class PhasedExperiment:
     """Phases of presentations to one network, checkpointed and resumable.
 
@@ -265,8 +274,10 @@ class UnimodalExperiment(PhasedExperiment):
                              f"have {len(train)} and {len(test)}")
         super().__init__(settings, out_dir, resume, progress)
         self.train, self.test = train[:settings.n_train], test[:settings.n_test]
-        self.assign = self.train[:settings.n_assign or settings.n_train]
         self.model = DiehlCookModel.load(settings.model)
+        self.training_order = training_order(settings.n_train, settings.epochs,
+                                             self.model.protocol.training_order, settings.seed)
+        self.assign = self.train[:settings.n_assign or settings.n_train]
         self.compression_steps = settings.compression.steps(self._phase_length("train"))
         self.steps_done: list[dict] = []  # one entry per compression step
         self.counts = {"assign": np.zeros((len(self.assign), settings.n_exc), dtype=np.int32),
@@ -274,7 +285,7 @@ class UnimodalExperiment(PhasedExperiment):
 
     def _phase_items(self, phase: str) -> np.ndarray:
         if phase == "train":
-            return np.tile(self.train.images, (self.settings.epochs, 1, 1))
+            return self.train.images[self.training_order]
         return (self.assign if phase == "assign" else self.test).images
 
     def _phase_length(self, phase: str) -> int:

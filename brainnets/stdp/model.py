@@ -6,7 +6,7 @@ from pathlib import Path
 
 from brian2 import Hz, Quantity, ms
 
-from ..config import ConfigError, load_section, quantity, read_toml, require_table
+from ..config import ConfigError, choice, load_section, quantity, read_toml, require_table
 from ..neurons import ConductanceLIFParams, ExcitatoryParams
 from ..synapses import STDP_RULES, DiehlCookTraceSTDP, PowerLawSTDP
 
@@ -27,7 +27,8 @@ class ConnectivityParams:
 
 @dataclass(frozen=True)
 class ProtocolParams:
-    """How one image is shown (Diehl & Cook's training loop, Rathi 3.4.1)."""
+    """How one image is shown (Diehl & Cook's training loop, Rathi 3.4.1), and in which order the unimodal
+    experiment shows the training images: the file's, or a fresh permutation drawn from the seed each epoch."""
 
     t_present: Quantity = quantity(ms, positive=True)
     t_rest: Quantity = quantity(ms, nonnegative=True)
@@ -37,6 +38,7 @@ class ProtocolParams:
     min_spikes: float = quantity(nonnegative=True)
     max_retries: float = quantity(nonnegative=True)
     weight_sum: float = quantity(positive=True)
+    training_order: str = choice("dataset", "shuffled")
 
 
 @dataclass(frozen=True)
