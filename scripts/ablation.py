@@ -9,7 +9,6 @@ variant keeps its own output folder under --work, so a killed ablation resumes w
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from functools import partial
@@ -18,7 +17,7 @@ from pathlib import Path
 from brainnets.checkpoint import write_json_atomic
 from brainnets.plotting import plot_bars
 from brainnets.provenance import command_line
-from brainnets.sweeps import run_all, run_once
+from brainnets.sweeps import run_all, run_once, study_parser, training_options
 
 VARIANTS = {
     "inhibition_and_homeostasis": [],
@@ -29,18 +28,10 @@ THESIS = {"inhibition_and_homeostasis": 0.816, "homeostasis_only": 0.772, "neith
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="models/diehl_cook_2015.toml")
-    parser.add_argument("--n-exc", type=int, default=100)
-    parser.add_argument("--train", type=int, default=60000)
-    parser.add_argument("--test", type=int, default=10000)
+    parser = study_parser(__doc__)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=2, help="variants trained at the same time")
-    parser.add_argument("--work", required=True, help="folder for the three training runs")
-    parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)
-    common = ["--model", args.model, "--n-exc", str(args.n_exc), "--train", str(args.train),
-              "--test", str(args.test), "--seed", str(args.seed)]
+    common = training_options(args) + ["--seed", str(args.seed)]
     results = run_all({name: partial(run_once, "train_unimodal", common + flags, Path(args.work) / name)
                        for name, flags in VARIANTS.items()}, args.jobs)
     accuracies = {name: results[name]["accuracy"] for name in VARIANTS}

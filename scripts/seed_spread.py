@@ -11,7 +11,6 @@ deviation) and OUT.png. All seeds given are reported; none is left out.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from functools import partial
@@ -23,28 +22,19 @@ from brainnets.checkpoint import write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.plotting import plot_bars
 from brainnets.provenance import command_line
-from brainnets.sweeps import run_all, run_once
+from brainnets.sweeps import run_all, run_once, study_parser, training_options
 
 
 @fail_cleanly
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="models/diehl_cook_2015.toml")
-    parser.add_argument("--n-exc", type=int, default=100)
-    parser.add_argument("--train", type=int, default=60000)
-    parser.add_argument("--test", type=int, default=10000)
+    parser = study_parser(__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--jobs", type=int, default=2, help="seeds trained at the same time")
-    parser.add_argument("--work", required=True, help="folder for the training runs")
-    parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
     args = parser.parse_args(argv)
     if len(set(args.seeds)) != len(args.seeds):
         raise ValueError(f"--seeds repeats a seed: {args.seeds}")
     if Path(f"{args.out}.json").exists():
         raise ValueError(f"{args.out}.json exists; choose another --out")
-    common = ["--model", args.model, "--n-exc", str(args.n_exc), "--train", str(args.train),
-              "--test", str(args.test)]
-    runs = run_all({seed: partial(run_once, "train_unimodal", common + ["--seed", str(seed)],
+    runs = run_all({seed: partial(run_once, "train_unimodal", training_options(args) + ["--seed", str(seed)],
                                   Path(args.work) / f"seed_{seed}") for seed in args.seeds}, args.jobs)
     accuracies = np.array([runs[seed]["accuracy"] for seed in args.seeds])
     document = {"model": args.model, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
