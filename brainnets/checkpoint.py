@@ -55,6 +55,12 @@ class RunFolderError(RuntimeError):
     """An output folder cannot take this run: it holds a finished run, another run, or nothing to resume."""
 
 
+def check_new_result(path: str | Path) -> None:
+    """A result file a study is about to write must not exist yet: finished results are never overwritten."""
+    if Path(path).exists():
+        raise ValueError(f"{path} exists; choose another --out")
+
+
 def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = None,
                      finished: str = "metrics.json") -> None:
     """A finished run (its ``finished`` file written) is never overwritten; a folder with something else in

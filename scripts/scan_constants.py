@@ -20,7 +20,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from brainnets.checkpoint import write_json_atomic
+from brainnets.checkpoint import check_new_result, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.plotting import plot_bars
 from brainnets.provenance import command_line
@@ -62,8 +62,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.set) < 2 or "." not in args.set[0]:
         raise ValueError("--set needs SECTION.KEY and at least one value, e.g. --set stdp.eta 0.001 0.002")
-    if Path(f"{args.out}.json").exists():
-        raise ValueError(f"{args.out}.json exists; choose another --out")
+    check_new_result(f"{args.out}.json")
     (section, key), values = args.set[0].split(".", 1), args.set[1:]
     work = Path(args.work)
     (work / "models").mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainnets.checkpoint import write_json_atomic
+from brainnets.checkpoint import check_new_result, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.plotting import plot_bars
 from brainnets.provenance import command_line
@@ -32,8 +32,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(set(args.seeds)) != len(args.seeds):
         raise ValueError(f"--seeds repeats a seed: {args.seeds}")
-    if Path(f"{args.out}.json").exists():
-        raise ValueError(f"{args.out}.json exists; choose another --out")
+    check_new_result(f"{args.out}.json")
     runs = run_all({seed: partial(run_once, "train_unimodal", training_options(args) + ["--seed", str(seed)],
                                   Path(args.work) / f"seed_{seed}") for seed in args.seeds}, args.jobs)
     accuracies = np.array([runs[seed]["accuracy"] for seed in args.seeds])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainnets.checkpoint import write_json_atomic
+from brainnets.checkpoint import check_new_result, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import load_mnist
 from brainnets.devices import use_device
@@ -84,8 +84,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="JSON file")
     args = parser.parse_args(argv)
     origin = provenance()  # the code as it was when the run started
-    if Path(args.out).exists():
-        raise ValueError(f"{args.out} exists; choose another --out")
+    check_new_result(args.out)
     first_held_out = min(args.assign.start, args.validate.start)
     train = load_mnist("train")
     assign, validate = train.images[args.assign], train.images[args.validate]

@@ -289,7 +289,7 @@ class UnimodalExperiment(PhasedExperiment):
         return (self.assign if phase == "assign" else self.test).images
 
     def _phase_length(self, phase: str) -> int:
-        return {"train": self.settings.n_train * self.settings.epochs, "assign": len(self.assign),
+        return {"train": len(self.training_order), "assign": len(self.assign),
                 "test": self.settings.n_test}[phase]
 
     def _build_simulation(self, structure: dict) -> None:
