@@ -8,6 +8,17 @@ with dimensionless conductances (Diehl & Cook write ``ge*nS`` over ``nS``). Exci
 the adaptive threshold theta of Eq. 3.4 (homeostasis): ``V_thresh = V_t + theta``, theta jumps by
 ``theta_plus`` at each spike and decays with ``tau_theta``. The plain-numpy oracle
 :func:`membrane_trajectory` integrates the same equations step by step for the tests.
+
+Two integrators, named by the model file's ``[simulation].method``:
+
+* ``"euler"``, what Diehl & Cook's Brian 1 code ran. Within a step the membrane moves by
+  ``dt/tau_m * (1 + ge + gi)`` times its distance to the conductances' reversal mix, so once
+  ``ge + gi > 2 tau_m/dt - 1`` (399 for the excitatory neurons at dt = 0.5 ms, i.e. 24 inhibitory
+  spikes of weight 17 arriving in one step) every step overshoots further: v swings far beyond the
+  reversal potentials and the neuron fires whatever its threshold.
+* ``"exponential_euler"``: each step solves the equations exactly with the conductances held at their
+  values at the start of the step, so v always relaxes towards the reversal mix, never past it, and
+  ge and gi decay by exactly ``exp(-dt/tau)``.
 """
 from __future__ import annotations
 
@@ -36,8 +47,9 @@ theta : volt (constant)
 learning : 1 (shared, constant)
 """
 
-#: Diehl & Cook integrate the (nonlinear, because of g*v) system with Brian 1's Euler default.
-INTEGRATION_METHOD = "euler"
+#: Brian2 state updaters for the (nonlinear, because of g*v) system; the first is Brian 1's default, which
+#: Diehl & Cook's code ran.
+INTEGRATION_METHODS = ("euler", "exponential_euler")
 
 
 @dataclass(frozen=True)
@@ -70,17 +82,17 @@ class ExcitatoryParams(ConductanceLIFParams):
     lockout: Quantity = quantity(ms, nonnegative=True)
 
 
-def inhibitory_group(n: int, params: ConductanceLIFParams, name: str = "inh") -> NeuronGroup:
+def inhibitory_group(n: int, params: ConductanceLIFParams, name: str = "inh", method: str = "euler") -> NeuronGroup:
     """Inhibitory population: fires when v crosses a fixed threshold."""
     group = NeuronGroup(n, CONDUCTANCE_LIF, threshold="v > v_thresh", reset="v = v_reset",
-                        refractory=params.refractory, method=INTEGRATION_METHOD,
+                        refractory=params.refractory, method=method,
                         namespace=params.namespace(), name=name)
     group.v = params.v_rest - params.v_init_below_rest
     return group
 
 
 def excitatory_group(n: int, params: ExcitatoryParams, homeostasis: bool = True,
-                     extra_model: str = "", name: str = "exc") -> NeuronGroup:
+                     extra_model: str = "", name: str = "exc", method: str = "euler") -> NeuronGroup:
     """Excitatory population with adaptive threshold.
 
     ``learning`` (0 or 1) switches theta's growth and decay, as Diehl & Cook freeze theta at test time.
@@ -91,24 +103,33 @@ def excitatory_group(n: int, params: ExcitatoryParams, homeostasis: bool = True,
         n, CONDUCTANCE_LIF + (ADAPTIVE_THRESHOLD if homeostasis else FIXED_THRESHOLD) + extra_model,
         threshold="v > v_thresh - theta_offset + theta and t - lastspike > lockout",
         reset="v = v_reset\ntheta += learning * theta_plus" if homeostasis else "v = v_reset",
-        refractory=params.refractory, method=INTEGRATION_METHOD, namespace=params.namespace(), name=name)
+        refractory=params.refractory, method=method, namespace=params.namespace(), name=name)
     group.v = params.v_rest - params.v_init_below_rest
     group.theta = params.theta_init
     return group
 
 
 def membrane_trajectory(params: ConductanceLIFParams, ge: np.ndarray, gi: np.ndarray,
-                        dt: Quantity, v0: Quantity | None = None) -> np.ndarray:
-    """Oracle: forward-Euler membrane potential (volt) of one neuron whose conductances are imposed.
+                        dt: Quantity, v0: Quantity | None = None, method: str = "euler") -> np.ndarray:
+    """Oracle: the membrane potential (volt) of one neuron whose conductances are imposed.
 
     ``ge[k]`` and ``gi[k]`` are the conductances during step k. No threshold, so the result is the
-    subthreshold trajectory v[0..n] that a Brian2 neuron with the same inputs must follow.
+    subthreshold trajectory v[0..n] that a Brian2 neuron with the same inputs must follow. With
+    ``method="euler"`` v takes forward-Euler steps; with ``"exponential_euler"`` it relaxes for ``dt``
+    towards the reversal mix ``v_inf = (v_rest + ge E_exc + gi E_inh) / (1 + ge + gi)`` with the time
+    constant ``tau_m / (1 + ge + gi)``.
     """
+    if method not in INTEGRATION_METHODS:
+        raise ValueError(f"method must be one of {INTEGRATION_METHODS}, got {method!r}")
     p = {k: float(v) for k, v in params.namespace().items()}
     step = float(dt)
     v = np.empty(len(ge) + 1)
     v[0] = float(v0) if v0 is not None else p["v_rest"] - p["v_init_below_rest"]
     for k in range(len(ge)):
-        dv = (p["v_rest"] - v[k]) + ge[k] * (p["E_exc"] - v[k]) + gi[k] * (p["E_inh"] - v[k])
-        v[k + 1] = v[k] + step * dv / p["tau_m"]
+        leak = 1 + ge[k] + gi[k]
+        v_inf = (p["v_rest"] + ge[k] * p["E_exc"] + gi[k] * p["E_inh"]) / leak
+        if method == "euler":
+            v[k + 1] = v[k] + step * leak * (v_inf - v[k]) / p["tau_m"]
+        else:
+            v[k + 1] = v_inf + (v[k] - v_inf) * np.exp(-step * leak / p["tau_m"])
     return v

@@ -18,6 +18,7 @@ def test_model_file_holds_the_published_constants(model):
     assert model.stdp.pairing == "all_to_all"
     assert model.protocol.weight_sum == 78.0 and model.protocol.min_spikes == 5
     assert (model.slot_steps, model.present_steps) == (1000, 700)
+    assert model.method == "euler"
 
 
 @pytest.mark.parametrize("text, expected", [("-65 mV", -65 * mV), ("1e7 ms", 1e7 * ms), ("0.5ms", 0.5 * ms),
@@ -48,6 +49,7 @@ def _write_model(tmp_path, old, new):
     ('eta = 0.002', 'eta = "fast"', r"\[stdp\]\.eta"),
     ('rule = "power_law"', 'rule = "hebb"', r"\[stdp\]\.rule: expected one of"),
     ('pairing = "all_to_all"', 'pairing = "all"', r"\[stdp\]\.pairing: expected one of"),
+    ('method = "euler"', 'method = "rk4"', r"\[simulation\]\.method: expected one of"),
     ('t_present = "350 ms"', 't_present = "350.2 ms"', r"whole number of dt steps"),
     ('[protocol]', '[protocl]', r"missing table \[protocol\]"),
     ('dt = "0.5 ms"', 'dt = 0.5 ms', r"not valid TOML"),

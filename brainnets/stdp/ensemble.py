@@ -60,7 +60,7 @@ class DiehlCookLayer:
         prefix = f"{name}_" if name else ""
         defaultclock.dt = model.dt
         self.exc = excitatory_group(n_exc, model.excitatory, homeostasis=homeostasis,
-                                    extra_model="input_weight_sum : 1", name=f"{prefix}exc")
+                                    extra_model="input_weight_sum : 1", name=f"{prefix}exc", method=model.method)
         rule = model.stdp
         self.input_synapses = Synapses(
             source, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
@@ -78,7 +78,7 @@ class DiehlCookLayer:
         self.objects = [self.exc, self.input_synapses]
         if inhibition:
             c = model.connectivity
-            self.inh = inhibitory_group(n_exc, model.inhibitory, name=f"{prefix}inh")
+            self.inh = inhibitory_group(n_exc, model.inhibitory, name=f"{prefix}inh", method=model.method)
             exc_to_inh = Synapses(self.exc, self.inh, on_pre="ge_post += w_exc_to_inh",
                                   namespace={"w_exc_to_inh": c.w_exc_to_inh}, name=f"{prefix}exc_to_inh")
             exc_to_inh.connect(j="i")

@@ -7,13 +7,14 @@ from pathlib import Path
 from brian2 import Hz, Quantity, ms
 
 from ..config import ConfigError, choice, load_section, quantity, read_toml, require_table
-from ..neurons import ConductanceLIFParams, ExcitatoryParams
+from ..neurons import INTEGRATION_METHODS, ConductanceLIFParams, ExcitatoryParams
 from ..synapses import STDP_RULES, DiehlCookTraceSTDP, PowerLawSTDP
 
 
 @dataclass(frozen=True)
 class SimulationParams:
     dt: Quantity = quantity(ms, positive=True)
+    method: str = choice(*INTEGRATION_METHODS)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ProtocolParams:
 @dataclass(frozen=True)
 class DiehlCookModel:
     dt: Quantity
+    method: str
     excitatory: ExcitatoryParams
     inhibitory: ConductanceLIFParams
     connectivity: ConnectivityParams
@@ -72,7 +74,8 @@ class DiehlCookModel:
             raise ConfigError(f"{name} [stdp].rule: expected one of {sorted(STDP_RULES)}, got {rule!r}")
         stdp = (section("stdp", PowerLawSTDP, stdp_table) if rule == "power_law"
                 else section("stdp_trace", DiehlCookTraceSTDP))
-        model = cls(dt=section("simulation", SimulationParams).dt,
+        simulation = section("simulation", SimulationParams)
+        model = cls(dt=simulation.dt, method=simulation.method,
                     excitatory=section("excitatory", ExcitatoryParams),
                     inhibitory=section("inhibitory", ConductanceLIFParams),
                     connectivity=section("connectivity", ConnectivityParams),
