@@ -31,6 +31,7 @@ def test_model_file_gives_table_3_1(multimodal):
     assert image.protocol.t_present == audio.protocol.t_present == 750 * ms
     assert audio.protocol.weight_sum == pytest.approx(78 * 64 / 784, abs=1e-3)
     assert image.excitatory == audio.excitatory  # the rest is Diehl & Cook's, shared
+    assert image.method == audio.method == "exponential_euler"  # stable under synchronous volleys
     audio_stream = multimodal.stream("audio")
     assert audio_stream.n_frames == 1500 and audio_stream.n_input == 64
     # at the starting intensity a channel at probability 1 fires once per 0.5 ms frame
