@@ -12,10 +12,11 @@ the adaptive threshold theta of Eq. 3.4 (homeostasis): ``V_thresh = V_t + theta`
 Two integrators, named by the model file's ``[simulation].method``:
 
 * ``"euler"``, what Diehl & Cook's Brian 1 code ran. Within a step the membrane moves by
-  ``dt/tau_m * (1 + ge + gi)`` times its distance to the conductances' reversal mix, so once
-  ``ge + gi > 2 tau_m/dt - 1`` (399 for the excitatory neurons at dt = 0.5 ms, i.e. 24 inhibitory
-  spikes of weight 17 arriving in one step) every step overshoots further: v swings far beyond the
-  reversal potentials and the neuron fires whatever its threshold.
+  ``dt/tau_m * (1 + ge + gi)`` times its distance to the conductances' reversal mix: past it once
+  ``ge + gi > tau_m/dt - 1`` (199 for the excitatory neurons at dt = 0.5 ms: 12 inhibitory spikes of
+  weight 17 in one step), and further at every step while ``ge + gi > 2 tau_m/dt - 1``. Although gi
+  decays by a quarter per step, a volley of about 50 spikes throws v above E_exc, where the neuron
+  fires whatever its threshold.
 * ``"exponential_euler"``: each step solves the equations exactly with the conductances held at their
   values at the start of the step, so v always relaxes towards the reversal mix, never past it, and
   ge and gi decay by exactly ``exp(-dt/tau)``.
