@@ -31,7 +31,7 @@ def test_subthreshold_trajectory_matches_the_numpy_oracle(numpy_runtime, model, 
 
 
 def test_exponential_euler_is_exact_for_constant_conductances(model):
-    """With ge and gi held, v relaxes exponentially to the reversal mix; one step of any length lands on it."""
+    """With ge and gi held, every step lands on the exact exponential relaxation towards the reversal mix."""
     p = model.excitatory
     ge, gi, v0 = 0.4, 2.0, -0.07
     leak = 1 + ge + gi
