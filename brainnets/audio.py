@@ -24,6 +24,7 @@ import hashlib
 import importlib.metadata
 import json
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from brian2 import Hz, Quantity, ms, second
 from lyon.calc import LyonCalc
 from lyon.utils import design_lyon_filters
 from scipy.signal import resample_poly
+from tqdm import tqdm
 
 from .checkpoint import load_arrays, save_arrays_atomic
 from .config import ConfigError, choice, load_section, quantity, read_toml, require_table
@@ -155,6 +157,11 @@ def cache_key(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend) -
     return digest.hexdigest()
 
 
+def cache_path(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend, cache_dir: str | Path) -> Path:
+    """Where :func:`cached_ear_response` keeps this waveform's ear response."""
+    return Path(cache_dir) / f"{cache_key(waveform, sample_rate, frontend)}.npz"
+
+
 def cached_ear_response(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend,
                         cache_dir: str | Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
     """:func:`ear_response`, read from ``cache_dir`` when it was computed before (None: no cache).
@@ -163,7 +170,7 @@ def cached_ear_response(waveform: np.ndarray, sample_rate: int, frontend: AudioF
     """
     if cache_dir is None:
         return ear_response(waveform, sample_rate, frontend)
-    path = Path(cache_dir) / f"{cache_key(waveform, sample_rate, frontend)}.npz"
+    path = cache_path(waveform, sample_rate, frontend, cache_dir)
     if path.is_file():
         try:
             cached = load_arrays(path)["response"]
@@ -174,6 +181,25 @@ def cached_ear_response(waveform: np.ndarray, sample_rate: int, frontend: AudioF
     response = ear_response(waveform, sample_rate, frontend)
     save_arrays_atomic(path, {"response": response})
     return response
+
+
+def _cache_one(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend, cache_dir: str | Path) -> None:
+    cached_ear_response(waveform, sample_rate, frontend, cache_dir)
+
+
+def fill_cache(corpus: SpokenDigits, frontend: AudioFrontend, cache_dir: str | Path = DEFAULT_CACHE_DIR,
+               workers: int = 1, progress: bool = True) -> int:
+    """Compute the ear responses of ``corpus`` missing from ``cache_dir``, ``workers`` processes at once, so
+    that later :func:`cochleagrams` calls (in any process) only read them. Returns how many were computed."""
+    missing = [(waveform, int(rate)) for waveform, rate in zip(corpus.waveforms, corpus.sample_rates)
+               if not cache_path(waveform, int(rate), frontend, cache_dir).is_file()]
+    if missing:
+        with ProcessPoolExecutor(max(1, min(workers, len(missing)))) as pool:
+            done = pool.map(_cache_one, *zip(*missing), [frontend] * len(missing), [cache_dir] * len(missing),
+                            chunksize=8)
+            for _ in tqdm(done, total=len(missing), desc="cochleagrams", unit="utterance", disable=not progress):
+                pass
+    return len(missing)
 
 
 def fit_frames(response: np.ndarray, n_frames: int, alignment: str) -> np.ndarray:

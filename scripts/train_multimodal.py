@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainnets.audio import AudioFrontend, cochleagram
+from brainnets.audio import AudioFrontend, cochleagram, fill_cache
 from brainnets.checkpoint import check_run_folder, write_json_atomic
 from brainnets.cli import fail_cleanly
 from brainnets.datasets import LabelledImages, load_mnist
@@ -262,6 +262,7 @@ def main(argv=None) -> int:
     corpus = load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
     model = MultimodalModel.load(args.model)
     out.mkdir(parents=True, exist_ok=True)
+    fill_cache(corpus, model.frontend, workers=args.jobs, progress=not args.quiet)  # once, not in every arm
     draw_a_zero(corpus, model.frontend, out / "cochleagram.png")
     model_fraction = model.crossmodal.fraction
     plan = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep

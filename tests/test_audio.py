@@ -5,8 +5,8 @@ import pytest
 from brian2 import ms
 
 from brainnets import audio
-from brainnets.audio import (AudioFrontend, cache_key, cochleagram, fit_frames, lyon_passive_ear, poisson_rates,
-                             poisson_raster, resample)
+from brainnets.audio import (AudioFrontend, cache_key, cochleagram, cochleagrams, fill_cache, fit_frames,
+                             lyon_passive_ear, poisson_rates, poisson_raster, resample)
 from brainnets.config import ConfigError
 from brainnets.plotting import plot_cochleagram
 from brainnets.spoken_digits import load_shipped
@@ -148,6 +148,17 @@ def test_a_damaged_cache_entry_is_computed_again(frontend, zero, tmp_path):
     entry.write_bytes(b"not an npz archive")
     np.testing.assert_array_equal(cochleagram(waveform, rate, frontend, cache_dir=tmp_path), first)
     assert entry.stat().st_size > 1000
+
+
+def test_fill_cache_computes_only_the_missing_responses_in_parallel(frontend, tmp_path, monkeypatch):
+    six = load_shipped().subset(range(0, 60, 10))
+    computed_here = cochleagrams(six, frontend, cache_dir=None)
+    cochleagram(six.waveforms[0], int(six.sample_rates[0]), frontend, cache_dir=tmp_path)
+    assert fill_cache(six, frontend, tmp_path, workers=2, progress=False) == 5
+    assert len(list(tmp_path.glob("*.npz"))) == 6
+    monkeypatch.setattr(audio, "ear_response", lambda *args: pytest.fail("computed although cached"))
+    assert fill_cache(six, frontend, tmp_path, workers=2, progress=False) == 0
+    np.testing.assert_array_equal(cochleagrams(six, frontend, cache_dir=tmp_path), computed_here)
 
 
 # -------------------------------------------------------------------------------------- the spike input
