@@ -184,6 +184,7 @@ def cached_ear_response(waveform: np.ndarray, sample_rate: int, frontend: AudioF
 
 
 def _cache_one(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend, cache_dir: str | Path) -> None:
+    """A worker of :func:`fill_cache`: returns nothing, so that no response is sent back between processes."""
     cached_ear_response(waveform, sample_rate, frontend, cache_dir)
 
 
