@@ -26,6 +26,7 @@ import json
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -195,9 +196,9 @@ def fill_cache(corpus: SpokenDigits, frontend: AudioFrontend, cache_dir: str | P
     missing = [(waveform, int(rate)) for waveform, rate in zip(corpus.waveforms, corpus.sample_rates)
                if not cache_path(waveform, int(rate), frontend, cache_dir).is_file()]
     if missing:
+        waveforms, rates = zip(*missing)
         with ProcessPoolExecutor(max(1, min(workers, len(missing)))) as pool:
-            done = pool.map(_cache_one, *zip(*missing), [frontend] * len(missing), [cache_dir] * len(missing),
-                            chunksize=8)
+            done = pool.map(partial(_cache_one, frontend=frontend, cache_dir=cache_dir), waveforms, rates, chunksize=8)
             for _ in tqdm(done, total=len(missing), desc="cochleagrams", unit="utterance", disable=not progress):
                 pass
     return len(missing)
