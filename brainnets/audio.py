@@ -38,9 +38,10 @@ from tqdm import tqdm
 
 from .checkpoint import load_arrays, save_arrays_atomic
 from .config import ConfigError, choice, load_section, quantity, read_toml, require_table
+from .resources import models_dir
 from .spoken_digits import SpokenDigits
 
-DEFAULT_MODEL_FILE = Path(__file__).resolve().parent.parent / "models" / "rathi2018_multimodal.toml"
+DEFAULT_MODEL_FILE = models_dir() / "rathi2018_multimodal.toml"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "brainnets" / "cochleagrams"
 #: Bump when the cochleagram computation changes, so that old cache entries are no longer found.
 CACHE_FORMAT = 1

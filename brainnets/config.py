@@ -17,6 +17,8 @@ import brian2
 from brian2 import Quantity
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
+from .resources import model_file
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -99,8 +101,9 @@ def load_section(cls: type[T], table: dict, where: str) -> T:
 
 
 def read_toml(path: str | Path) -> dict:
-    """Parse a TOML file, naming the file in any error."""
-    path = Path(path)
+    """Parse a TOML file (or a shipped model named as :func:`.resources.model_file` allows), naming the file in
+    any error."""
+    path = model_file(path)
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

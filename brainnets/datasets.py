@@ -1,6 +1,6 @@
 """Datasets the package ships, read and verified.
 
-MNIST lives in ``data/mnist/`` as the four original IDX files, gzip-compressed (see ``data/README.md``).
+MNIST lives in the package's ``data/mnist/`` as the four original IDX files, gzip-compressed (see ``data/README.md``).
 Each file is checked against the SHA-256 of its decompressed bytes before use, so a missing,
 truncated or corrupt file is reported by name instead of turning into a silent shape error.
 """
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .resources import data_dir
 
 
 class DataError(RuntimeError):
@@ -32,10 +33,8 @@ _IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # unsigned bytes, 1 or 3 dimensions
 
 
 def default_data_dir() -> Path:
-    """``$BRAINNETS_DATA`` if set, else the ``data/`` folder of the source tree."""
-    if "BRAINNETS_DATA" in os.environ:
-        return Path(os.environ["BRAINNETS_DATA"])
-    return Path(__file__).resolve().parent.parent / "data"
+    """``$BRAINNETS_DATA`` if set, else the data shipped in the package (:func:`.resources.data_dir`)."""
+    return data_dir()
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,8 @@ def _load_idx_split(folder: Path, split: str, checksums: dict[str, str]) -> Labe
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     prefix = _SPLIT_PREFIX[split]
     images_name, labels_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-    images = read_idx(folder / f"{images_name}.gz", checksums[images_name])
-    labels = read_idx(folder / f"{labels_name}.gz", checksums[labels_name])
+    images = read_idx(folder / f"{images_name}.gz", checksums.get(images_name))
+    labels = read_idx(folder / f"{labels_name}.gz", checksums.get(labels_name))
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
         raise DataError(f"{folder}: {split} images {images.shape} do not match labels {labels.shape}")
     return LabelledImages(images, labels)
@@ -111,7 +110,31 @@ def load_fashion_mnist(split: str, folder: str | Path = FASHION_MNIST_DIR) -> La
     return _load_idx_split(folder, split, FASHION_MNIST_SHA256)
 
 
+def load_idx_folder(split: str, folder: str | Path) -> LabelledImages:
+    """Any image data set in MNIST's layout (the four gzip-compressed IDX files, named as MNIST names them):
+    verified for shape (28 x 28 images, as many labels as images) and label range (0-9), not by checksum."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found (expected the four IDX files of the MNIST layout)")
+    data = _load_idx_split(folder, split, checksums={})
+    if data.labels.ndim != 1 or data.labels.size and data.labels.max() > 9:
+        raise DataError(f"{folder}: {split} labels must be digits 0-9, found up to {int(data.labels.max())}")
+    return data
+
+
 DATASETS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+
+
+def load_images(dataset: str, split: str, data_dir: str | Path | None = None) -> LabelledImages:
+    """The ``split`` of an image data set named ``"mnist"``, ``"fashion_mnist"`` or ``"idx:FOLDER"``
+    (``data_dir``: where MNIST is, default the shipped copy)."""
+    if dataset.startswith("idx:"):
+        return load_idx_folder(split, dataset[len("idx:"):])
+    if dataset == "mnist":
+        return load_mnist(split, data_dir)
+    if dataset == "fashion_mnist":
+        return load_fashion_mnist(split)
+    raise DataError(f"unknown data set {dataset!r}: expected mnist, fashion_mnist or idx:FOLDER")
 
 
 NOISE_KINDS = ("none", "awgn", "awgn_contrast")

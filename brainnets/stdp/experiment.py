@@ -45,6 +45,7 @@ class ExperimentError(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     model: str
+    dataset: str = "mnist"  # mnist, fashion_mnist or idx:FOLDER (datasets.load_images)
     n_exc: int = 100
     n_train: int = 60000
     n_test: int = 10000
@@ -369,7 +370,7 @@ class UnimodalExperiment(PhasedExperiment):
             "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "n_assign": len(self.assign),
             "epochs": s.epochs,
             "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
-            "model": s.model, "stdp_rule": type(self.model.stdp).__name__,
+            "model": s.model, "dataset": s.dataset, "stdp_rule": type(self.model.stdp).__name__,
             **self.provenance,
             "build_seconds": self.seconds["build"],
             "train_seconds": self.seconds["train"],

@@ -1,0 +1,92 @@
+"""One arm of a study: an experiment described by a settings file, run in its own process.
+
+A study writes ``<out>.arm.json`` beside the arm's output folder: which kind of experiment, its settings
+dataclass as a table, and where its data comes from. ``python -m brainnets run-arm <out>.arm.json`` runs it
+into ``<out>`` (resuming a checkpoint left there), so arms train side by side, each with its own compiled
+Brian2 project, and a killed study resumes arm by arm.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import subprocess
+import sys
+import typing
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from ..checkpoint import write_json_atomic
+
+#: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``.
+RUNNERS = {
+    "unimodal": "brainnets.studies.unimodal:run_arm",
+    "multimodal": "brainnets.studies.multimodal:run_arm",
+}
+
+
+def from_table(cls, table: dict):
+    """The dataclass ``cls`` from the table :func:`dataclasses.asdict` made of it (nested dataclasses too)."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in table:
+            continue
+        value, hint = table[field.name], hints[field.name]
+        values[field.name] = from_table(hint, value) if dataclasses.is_dataclass(hint) else value
+    unknown = sorted(set(table) - set(values))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown setting(s) {unknown}")
+    return cls(**values)
+
+
+def arm_file(out: Path) -> Path:
+    return out.parent / f"{out.name}.arm.json"
+
+
+def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
+    """Run one arm in a new process unless ``out`` holds its finished run; returns the arm's metrics.
+
+    ``settings`` is the experiment's settings dataclass, ``data`` says where its data comes from. An arm
+    killed earlier (``out`` holds a checkpoint) is resumed.
+    """
+    if kind not in RUNNERS:
+        raise ValueError(f"arm kind must be one of {sorted(RUNNERS)}, got {kind!r}")
+    out = Path(out)
+    metrics = out / "metrics.json"
+    if not metrics.exists():
+        write_json_atomic(arm_file(out), {"kind": kind, "settings": dataclasses.asdict(settings), "data": data})
+        command = [sys.executable, "-m", "brainnets", "run-arm", str(arm_file(out)), "--quiet"]
+        if (out / "checkpoint.npz").exists():
+            command.append("--resume")
+        subprocess.run(command, check=True)
+    return json.loads(metrics.read_text())
+
+
+def run_all(tasks: dict[str, Callable[[], dict]], jobs: int) -> dict[str, dict]:
+    """Call every task, ``jobs`` at a time, in the order given; returns ``{name: result}``."""
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+# -- the run-arm subcommand ------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("arm_file", help="<out>.arm.json, written by the study; the arm runs into <out>")
+    parser.add_argument("--resume", action="store_true", help="continue the run checkpointed in <out>")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.arm_file)
+    if not path.name.endswith(".arm.json"):
+        raise ValueError(f"{path}: an arm file is named <out>.arm.json")
+    document = json.loads(path.read_text())
+    module_name, function = RUNNERS[document["kind"]].split(":")
+    runner = getattr(importlib.import_module(module_name), function)
+    out = path.parent / path.name[:-len(".arm.json")]
+    runner(document["settings"], document["data"], out, resume=args.resume, progress=not args.quiet)
+    return 0
