@@ -18,7 +18,6 @@ filter bank; steps 3-5 take microseconds and are applied to the cached response.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -37,7 +36,7 @@ from scipy.signal import resample_poly
 from tqdm import tqdm
 
 from .checkpoint import load_arrays, save_arrays_atomic
-from .config import ConfigError, choice, load_section, quantity, read_toml, require_table
+from .config import choice, load_section, quantity, read_toml, require_table
 from .resources import models_dir
 from .spoken_digits import SpokenDigits
 
@@ -46,7 +45,6 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "brainnets" / "cochleagrams"
 #: Bump when the cochleagram computation changes, so that old cache entries are no longer found.
 CACHE_FORMAT = 1
 _INTEGER_FIELDS = ("n_channels", "decimation", "n_frames")
-_FLAG_FIELDS = ("differ", "agc")
 #: The parameters of steps 1-2, whose result is cached: the cache key holds exactly these.
 _EAR_FIELDS = ("sample_rate", "n_channels", "ear_q", "step_factor", "decimation", "tau_factor", "differ", "agc")
 
@@ -86,18 +84,7 @@ class AudioFrontend:
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_FILE) -> "AudioFrontend":
         """The ``[audio_frontend]`` table of a model file, every key checked."""
-        table = dict(require_table(read_toml(path), "audio_frontend", path))
-        where = f"{Path(path).name} [audio_frontend]"
-        flags = {name: table.pop(name) for name in _FLAG_FIELDS if name in table}
-        for name, value in flags.items():
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}.{name}: expected true or false, got {value!r}")
-        try:
-            return dataclasses.replace(load_section(cls, table, where), **flags)
-        except ConfigError:
-            raise
-        except ValueError as error:
-            raise ConfigError(f"{where}: {error}") from None
+        return load_section(cls, require_table(read_toml(path), "audio_frontend", path), f"{path} [audio_frontend]")
 
     @property
     def rate_hz(self) -> float:
@@ -250,6 +237,9 @@ def poisson_rates(probabilities: np.ndarray, frontend: AudioFrontend) -> np.ndar
 
 def poisson_raster(rates: np.ndarray, frontend: AudioFrontend, rng: np.random.Generator) -> np.ndarray:
     """Boolean (n_frames, n_channels) spikes: channel c fires in frame t with probability
-    ``rates[t, c] * frame_duration``, independently: a Poisson process sampled once per frame."""
+    ``rates[t, c] * frame_duration``, independently: a Poisson process sampled once per frame.
+
+    Numpy twin of the audio stream's Brian2 input neurons (:data:`~brainnets.stdp.protocol.POISSON_SPIKE`,
+    one frame per time step) at the starting intensity, given the rates of :func:`poisson_rates`."""
     probability = np.asarray(rates) * float(frontend.frame_duration / second)
     return rng.random(probability.shape) < probability

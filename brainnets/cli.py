@@ -1,4 +1,4 @@
-"""The ``brainnets`` command: one subcommand per job, each a module of :mod:`brainnets.studies`.
+"""The brainnets command: one subcommand per job, each a module of brainnets.studies.
 
 Every subcommand module has ``add_arguments(parser)`` and ``run(args)``. Errors caused by the user's input
 are reported in one line (``error: ...``) with exit status 2, never as a traceback.
@@ -35,16 +35,30 @@ def user_errors() -> tuple[type[Exception], ...]:
     return ConfigError, DataError, DeviceError, ExperimentError, RunFolderError, ValueError, FileNotFoundError
 
 
+def help_text(docstring: str) -> str:
+    """A module docstring as ``--help`` shows it: reST's ``::`` before a code block read as a colon."""
+    return docstring.replace("::\n", ":\n")
+
+
+def add_subcommands(parser: argparse.ArgumentParser, commands: dict[str, tuple[str, str]],
+                    metavar: str = "COMMAND") -> None:
+    """One subcommand of ``parser`` per entry of ``commands`` (name -> (module, one line of help)). Each module
+    adds its options (``add_arguments``) and runs the subcommand (``run``); a module whose ``add_arguments``
+    adds subcommands of its own has no ``run``: the innermost subcommand's runs."""
+    subcommands = parser.add_subparsers(dest=f"{metavar.lower()}_{id(parser)}", required=True, metavar=metavar)
+    for name, (module_name, summary) in commands.items():
+        module = importlib.import_module(module_name)
+        command = subcommands.add_parser(name, help=summary, description=help_text(module.__doc__),
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        if hasattr(module, "run"):
+            command.set_defaults(run=module.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brainnets", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, summary) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        command = commands.add_parser(name, help=summary, description=module.__doc__,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+    add_subcommands(parser, COMMANDS)
     return parser
 
 
@@ -59,5 +73,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def script(*command: str) -> int:
-    """What ``scripts/<name>.py ARGS`` runs: ``brainnets COMMAND... ARGS``."""
+    """What ``scripts/<name>.py ARGS`` runs: ``brainnets COMMAND [SUBCOMMAND] ARGS``."""
     return main([*command, *sys.argv[1:]])

@@ -1,8 +1,17 @@
 """Reading model files: TOML tables of named constants into parameter dataclasses.
 
 A model file (``models/*.toml``) writes each constant once, with its unit and source, e.g.
-``tau_m = "100 ms"``. A parameter dataclass names the unit each field must have in its field
-metadata; :func:`load_section` checks names, dimensions and values and says exactly what is wrong.
+``tau_m = "100 ms"``. A parameter dataclass says how each of its fields is read:
+
+* :func:`quantity`: a number, or ``"<number> <unit>"`` in the unit the field names; a field typed ``int``
+  takes whole numbers only;
+* :func:`choice`: one of a few words;
+* a field typed ``bool``: ``true`` or ``false``;
+* a field typed as a parameter dataclass: the sub-table of its name (``crossmodal.stdp`` of ``[crossmodal]``);
+* :func:`chosen_by`: a sub-table whose parameter class one of its keys picks (``[stdp].rule``).
+
+A model class whose fields are the tables of its file is read by one :func:`load_section` of the whole
+file, which checks every name, dimension and value and says in one line which file and key are wrong.
 """
 from __future__ import annotations
 
@@ -10,6 +19,8 @@ import dataclasses
 import math
 import re
 import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,16 +45,25 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Z
 T = TypeVar("T")
 
 
-def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = False, default: Any = dataclasses.MISSING):
+def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = False, default: Any = dataclasses.MISSING,
+             none_as: str | None = None):
     """A dataclass field holding a constant in ``unit`` (a Brian2 unit, or 1.0 for a number); a field with
-    a ``default`` may be left out of the model file."""
-    return dataclasses.field(default=default,
-                             metadata={"unit": unit, "positive": positive, "nonnegative": nonnegative})
+    a ``default`` may be left out of the model file. ``none_as`` is the word the file writes for None
+    (``levels = "continuous"``)."""
+    return dataclasses.field(default=default, metadata={"unit": unit, "positive": positive,
+                                                        "nonnegative": nonnegative, "none_as": none_as})
 
 
 def choice(*options: str):
     """A dataclass field holding one of ``options`` (the first is the default)."""
     return dataclasses.field(default=options[0], metadata={"choices": options})
+
+
+def chosen_by(key: str, classes: dict[str, type], elsewhere: dict[str, str] | None = None):
+    """A dataclass field read from the sub-table of its name as the parameter class that the sub-table's
+    ``key`` names in ``classes`` (the first when the key is left out). A class named in ``elsewhere`` is read
+    from that other table next to it instead: ``[stdp] rule = "diehl_cook_trace"`` reads ``[stdp_trace]``."""
+    return dataclasses.field(metadata={"chosen_by": key, "classes": dict(classes), "elsewhere": dict(elsewhere or {})})
 
 
 def parse_quantity(text: str, where: str) -> Quantity:
@@ -60,12 +80,8 @@ def parse_quantity(text: str, where: str) -> Quantity:
     return float(number) * unit
 
 
-def _convert(value: Any, spec: dataclasses.Field, where: str) -> Any:
-    if "choices" in spec.metadata:
-        if value not in spec.metadata["choices"]:
-            raise ConfigError(f"{where}: expected one of {list(spec.metadata['choices'])}, got {value!r}")
-        return value
-    unit = spec.metadata.get("unit")
+def _convert_quantity(value: Any, spec: dataclasses.Field, integer: bool, where: str) -> Any:
+    unit = spec.metadata["unit"]
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ConfigError(f"{where}: expected a number or a quantity string, got {value!r}")
     parsed = parse_quantity(value, where) if isinstance(value, str) else Quantity(float(value))
@@ -79,25 +95,104 @@ def _convert(value: Any, spec: dataclasses.Field, where: str) -> Any:
         raise ConfigError(f"{where}: must be > 0, got {value!r}")
     if spec.metadata.get("nonnegative") and magnitude < 0:
         raise ConfigError(f"{where}: must be >= 0, got {value!r}")
+    if integer:
+        if magnitude != int(magnitude):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return int(magnitude)
     return parsed if get_dimensions(unit) is not DIMENSIONLESS else magnitude
 
 
-def load_section(cls: type[T], table: dict, where: str) -> T:
-    """Build dataclass ``cls`` from a TOML table, checking every field's presence, unit and range."""
+def _without_none(hint: Any) -> Any:
+    """``int`` for ``int | None``; any other type as it is."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(others) == 1:
+            return others[0]
+    return hint
+
+
+def _sub_table(where: str, name: str) -> str:
+    """How errors name the sub-table ``name`` of the table at ``where``: "f.toml" -> "f.toml [name]",
+    "f.toml [a]" -> "f.toml [a.name]"."""
+    file, _, parent = where.partition(" [")
+    return f"{file} [{parent[:-1]}.{name}]" if parent else f"{file} [{name}]"
+
+
+def _missing_table(sub_table: str, why: str = "") -> ConfigError:
+    """The error for the missing ``sub_table`` "f.toml [a.b]": "f.toml: missing table [a.b]", then ``why``."""
+    file, _, bracketed_rest = sub_table.partition(" [")
+    return ConfigError(f"{file}: missing table [{bracketed_rest}{why}")
+
+
+def _load_chosen(own: Any, spec: dataclasses.Field, table: dict, where: str) -> Any:
+    """The field ``spec`` made by :func:`chosen_by`, from its own sub-table ``own`` of ``table``."""
+    key, classes, elsewhere = (spec.metadata[name] for name in ("chosen_by", "classes", "elsewhere"))
+    own_where = _sub_table(where, spec.name)
+    if not isinstance(own, dict):
+        raise ConfigError(f"{own_where}: expected a table, got {own!r}")
+    option = own.get(key, next(iter(classes)))
+    if option not in classes:
+        raise ConfigError(f"{own_where}.{key}: expected one of {list(classes)}, got {option!r}")
+    if option not in elsewhere:
+        return load_section(classes[option], {name: value for name, value in own.items() if name != key}, own_where)
+    other_where = _sub_table(where, elsewhere[option])
+    if elsewhere[option] not in table:
+        raise _missing_table(other_where, f" ({spec.name}.{key} = {option!r})")
+    return load_section(classes[option], table[elsewhere[option]], other_where)
+
+
+def _read(value: Any, hint: Any, spec: dataclasses.Field, where: str) -> Any:
+    """One key's ``value``, read as the field ``spec`` of type ``hint`` (not a sub-table) says."""
+    if "choices" in spec.metadata:
+        if value not in spec.metadata["choices"]:
+            raise ConfigError(f"{where}: expected one of {list(spec.metadata['choices'])}, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if "unit" in spec.metadata:
+        if spec.metadata["none_as"] is not None and value == spec.metadata["none_as"]:
+            return None
+        return _convert_quantity(value, spec, _without_none(hint) is int, where)
+    raise TypeError(f"{where}: the field has no way of being read from a model file "
+                    "(give it a quantity(), choice(), bool, parameter-dataclass or chosen_by() type)")
+
+
+def load_section(cls: type[T], table: dict, where: str, **given) -> T:
+    """Build dataclass ``cls`` from a TOML table (a whole file, for a model class), checking every field's
+    presence, unit and range; sub-tables are read into the fields that are parameter dataclasses. The fields
+    in ``given`` come from the caller, not the file. ``where`` names the table in errors ("model.toml" or
+    "model.toml [stdp]"); an error that ``cls`` itself raises (ValueError) is reported on it too."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, got {table!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(table) - set(fields))
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in given}
+    hints = typing.get_type_hints(cls)
+    known = set(fields).union(*(f.metadata.get("elsewhere", {}).values() for f in fields.values()))
+    unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(fields)}")
-    values = {}
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(known)}")
+    values = dict(given)
     for name, spec in fields.items():
+        hint = _without_none(hints[name])
+        is_sub_table = "chosen_by" in spec.metadata or dataclasses.is_dataclass(hint)
         if name not in table:
-            if spec.default is not dataclasses.MISSING:
+            if spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING:
                 continue
-            raise ConfigError(f"{where}: missing key '{name}'")
-        values[name] = _convert(table[name], spec, f"{where}.{name}")
-    return cls(**values)
+            raise _missing_table(_sub_table(where, name)) if is_sub_table else ConfigError(
+                f"{where}: missing key '{name}'")
+        if "chosen_by" in spec.metadata:
+            values[name] = _load_chosen(table[name], spec, table, where)
+        elif is_sub_table:
+            values[name] = load_section(hint, table[name], _sub_table(where, name))
+        else:
+            values[name] = _read(table[name], hints[name], spec, f"{where}.{name}")
+    try:
+        return cls(**values)
+    except ConfigError:
+        raise
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def read_toml(path: str | Path) -> dict:

@@ -6,8 +6,8 @@ Both populations are conductance-based leaky integrate-and-fire neurons (Rathi 2
 
 with dimensionless conductances (Diehl & Cook write ``ge*nS`` over ``nS``). Excitatory neurons also carry
 the adaptive threshold theta of Eq. 3.4 (homeostasis): ``V_thresh = V_t + theta``, theta jumps by
-``theta_plus`` at each spike and decays with ``tau_theta``. The plain-numpy oracle
-:func:`membrane_trajectory` integrates the same equations step by step for the tests.
+``theta_plus`` at each spike and decays with ``tau_theta``. :func:`membrane_trajectory`, the numpy twin of
+:data:`CONDUCTANCE_LIF`, integrates the same equations step by step for the tests.
 
 Two integrators, named by the model file's ``[simulation].method``:
 
@@ -112,7 +112,8 @@ def excitatory_group(n: int, params: ExcitatoryParams, homeostasis: bool = True,
 
 def membrane_trajectory(params: ConductanceLIFParams, ge: np.ndarray, gi: np.ndarray,
                         dt: Quantity, v0: Quantity | None = None, method: str = "euler") -> np.ndarray:
-    """Oracle: the membrane potential (volt) of one neuron whose conductances are imposed.
+    """Numpy twin of :data:`CONDUCTANCE_LIF`: the membrane potential (volt) of one neuron whose conductances
+    are imposed.
 
     ``ge[k]`` and ``gi[k]`` are the conductances during step k. No threshold, so the result is the
     subthreshold trajectory v[0..n] that a Brian2 neuron with the same inputs must follow. With

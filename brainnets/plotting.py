@@ -169,7 +169,7 @@ def plot_ttfs_raster(layers: list[tuple[str, float, float, np.ndarray]], path: s
 
 
 def plot_error_histogram(gaps: dict[str, np.ndarray], path: str | Path, title: str = "") -> None:
-    """Histogram per layer of log10 |difference| (exact zeros drawn at the left edge)."""
+    """Histogram per layer of ``log10 |difference|`` (exact zeros drawn at the left edge)."""
     figure, axes = plt.subplots(figsize=(7, 4))
     floor = -18
     bins = np.linspace(floor, 0, 73)

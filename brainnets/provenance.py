@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
-import sys
+from argparse import ArgumentParser, Namespace
 from pathlib import Path
+from typing import Callable
 
 import brian2
 import numpy as np
@@ -30,6 +32,28 @@ def provenance() -> dict:
             "processor": platform.processor() or platform.machine()}
 
 
-def command_line(script: str, argv: list[str] | None) -> str:
-    """How a script was called, relative to the repository root: ``python scripts/NAME.py ARGS``."""
-    return f"python scripts/{Path(script).name} " + " ".join(argv if argv is not None else sys.argv[1:])
+def command_line_of(command_words: list[str], argv: list[str]) -> str:
+    """How a subcommand was called: ``brainnets COMMAND [SUBCOMMAND] ARGS``."""
+    return shlex.join(["brainnets", *command_words, *argv])
+
+
+def options_given(args: Namespace, add_arguments: Callable[[ArgumentParser], None]) -> list[str]:
+    """The arguments in ``args`` that differ from their defaults, as command-line words in the order
+    ``add_arguments`` declares them.
+
+    Rebuilt from the parsed options because ``sys.argv`` differs between the ``brainnets`` command, a script
+    of ``scripts/`` and a caller of :func:`brainnets.cli.main` such as a test.
+    """
+    parser = ArgumentParser(add_help=False)
+    add_arguments(parser)
+    positionals, options = [], []
+    for action in parser._actions:
+        value = getattr(args, action.dest, action.default)
+        if value == action.default:
+            continue
+        values = [str(item) for item in (value if isinstance(value, list) else [value])]
+        if not action.option_strings:
+            positionals += values
+        else:
+            options += [action.option_strings[-1], *(values if action.nargs != 0 else [])]
+    return positionals + options

@@ -6,7 +6,7 @@ Rathi (2021), section 3.3, trains the audio ensemble on the digit utterances of 
 - :func:`load_ti46`: a TI46 copy the user holds (NIST SPHERE files, the word and speaker in the file name);
 - :func:`load_fsdd_folder`: any folder of ``{digit}_{speaker}_{index}.wav`` files, the layout of the Free
   Spoken Digit Dataset (FSDD);
-- :func:`load_shipped`: the synthetic corpus in ``data/spoken_digits/`` (``scripts/make_spoken_digits.py``),
+- :func:`load_shipped`: the synthetic corpus in ``data/spoken_digits/`` (``brainnets make-spoken-digits``),
   in the FSDD layout and checked against its ``SHA256SUMS``.
 
 Splits: :func:`split_by_utterance` (like TI46's: every speaker in train and test, no utterance in both),

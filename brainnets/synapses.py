@@ -1,4 +1,4 @@
-"""Plastic input synapses: the learning rules as Brian2 code, each with a plain-numpy oracle.
+"""Plastic input synapses: the learning rules as Brian2 code, each with its numpy twin (``replay``).
 
 Every rule is applied to ``Synapses(source, target)`` whose postsynaptic group has the conductance ``ge``
 and the shared switch ``learning`` (1 while training, 0 while testing). A rule says which of its
@@ -65,15 +65,17 @@ class PowerLawSTDP:
         return {}
 
     def delta_w(self, delta_t, w):
-        """Oracle: the weight change at a post spike ``delta_t = t_post - t_pre`` seconds after a single
-        pre spike (``np.inf``: no pre spike), from weight ``w``, before clipping."""
+        """Numpy twin of :attr:`on_post` for one pairing: the weight change at a post spike
+        ``delta_t = t_post - t_pre`` seconds after a single pre spike (``np.inf``: no pre spike), from weight
+        ``w``, before clipping."""
         return self._change(np.exp(-np.asarray(delta_t, dtype=float) / float(self.tau)), w)
 
     def _change(self, trace, w):
         return self.eta * (trace - self.offset) * np.clip(self.w_max - np.asarray(w), 0, None) ** self.mu
 
     def replay(self, pre_times, post_times, w0: float) -> float:
-        """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""
+        """Numpy twin of the rule's Brian2 synapse (:attr:`model`, :attr:`on_pre`, :attr:`on_post`): the weight
+        after one synapse sees these pre and post spike times (seconds)."""
         w, earlier_pre = w0, []
         for t, is_post in _merged_events(pre_times, post_times):
             if not is_post:
@@ -128,7 +130,8 @@ class DiehlCookTraceSTDP:
         return {}
 
     def replay(self, pre_times, post_times, w0: float) -> float:
-        """Oracle: the weight after one synapse sees these pre and post spike times (seconds)."""
+        """Numpy twin of the rule's Brian2 synapse (:attr:`model`, :attr:`on_pre`, :attr:`on_post`): the weight
+        after one synapse sees these pre and post spike times (seconds)."""
         w = w0
         last_pre = last_post = -np.inf
         for t, is_post in _merged_events(pre_times, post_times):

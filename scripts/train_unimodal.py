@@ -1,21 +1,11 @@
 #!/usr/bin/env python
-"""Train the unimodal Diehl & Cook ensemble on MNIST with power-law STDP, then label and test it.
+"""Train the unimodal Diehl & Cook ensemble with power-law STDP, then label and test it: ``brainnets train``.
 
-Example (Rathi 2021 ch. 2 baseline, 100 neurons, one epoch):
-    python scripts/train_unimodal.py --model models/diehl_cook_2015.toml --n-exc 100 --out runs/dc100
+Rathi 2021 ch. 2 baseline, 100 neurons, one epoch of MNIST (``brainnets train --help`` for the options):
+    python scripts/train_unimodal.py --n-exc 100 --out runs/dc100
 """
-from __future__ import annotations
-
 import sys
 
-from brainnets.cli import experiment_parser, fail_cleanly, run_experiment
+from brainnets.cli import script
 
-
-@fail_cleanly
-def main(argv=None) -> int:
-    run_experiment(experiment_parser(__doc__).parse_args(argv))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+sys.exit(script("train"))

@@ -1,7 +1,3 @@
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from brian2 import prefs
@@ -10,7 +6,7 @@ from brainnets.datasets import load_mnist
 from brainnets.devices import use_device
 from brainnets.stdp.model import DiehlCookModel
 
-MODEL_FILE = "models/diehl_cook_2015.toml"
+MODEL_FILE = "diehl_cook_2015"
 
 
 @pytest.fixture(scope="session")
@@ -40,16 +36,3 @@ def numpy_runtime():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def script():
-    """Import one of scripts/*.py as a module."""
-    def load(name):
-        path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-        return module
-    return load

@@ -2,7 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from brian2 import ms
+from brian2 import Network, SpikeMonitor, defaultclock, ms, second
 
 from brainnets import audio
 from brainnets.audio import (AudioFrontend, cache_key, cochleagram, cochleagrams, fill_cache, fit_frames,
@@ -10,6 +10,8 @@ from brainnets.audio import (AudioFrontend, cache_key, cochleagram, cochleagrams
 from brainnets.config import ConfigError
 from brainnets.plotting import plot_cochleagram
 from brainnets.spoken_digits import load_shipped
+from brainnets.stdp.multimodal import MultimodalModel
+from brainnets.stdp.protocol import Protocol
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +53,8 @@ def test_channel_count_of_lyon_filter_design(frontend, step_factor, channels):
 @pytest.mark.parametrize("line, message", [
     ("colour = 3", r"unknown key\(s\) \['colour'\]"),
     ("differ = 1", r"\[audio_frontend\].differ: expected true or false"),
-    ("n_frames = 1.5", "n_frames must be a whole number"),
-    ("step_factor = 0.25", "give 78 channels"),
+    ("n_frames = 1.5", r"\[audio_frontend\]\.n_frames: expected a whole number"),
+    ("step_factor = 0.25", r"model.toml \[audio_frontend\]: step_factor 0.25 and ear_q 8.0 give 78 channels"),
     ('presentation = "750 mV"', r"\[audio_frontend\].presentation: expected a quantity"),
     ('alignment = "end"', r"\[audio_frontend\].alignment: expected one of"),
 ])
@@ -175,6 +177,32 @@ def test_rates_are_bounded_and_the_raster_follows_them(frontend, zero):
     expected = rates.sum() * 0.5e-3
     assert abs(raster.sum() - expected) < 5 * np.sqrt(expected)
     assert not raster[rates == 0].any()
+
+
+def test_the_audio_streams_brian2_input_fires_as_its_numpy_twin(numpy_runtime, frontend, zero):
+    """The audio stream's input neurons (protocol.POISSON_SPIKE) at the starting intensity against
+    poisson_raster: silent wherever the rate is 0, and as many spikes, channel by channel, within Poisson noise."""
+    model = MultimodalModel.load("rathi2018_multimodal")
+    assert model.frontend == frontend and model.protocol_model.dt == frontend.frame_duration
+    probabilities = cochleagram(*zero, frontend, cache_dir=None)
+    defaultclock.dt = model.protocol_model.dt
+    protocol = Protocol(model.protocol_model, [model.stream("audio")], ["audio"], slots_per_run=1)
+    protocol.stimuli["audio"].values[:] = protocol.stimulus("audio", probabilities[None])
+    protocol.group.n_images = 1
+    inputs = protocol.inputs["audio"]
+    spikes = SpikeMonitor(inputs)
+    Network(protocol.group, inputs, spikes).run(frontend.presentation)
+    brian2_raster = np.zeros(probabilities.shape, dtype=bool)
+    brian2_raster[np.round(np.asarray(spikes.t / frontend.frame_duration)).astype(int), np.asarray(spikes.i)] = True
+    assert spikes.num_spikes == brian2_raster.sum()  # at most one spike per step and channel
+    rates = poisson_rates(probabilities, frontend)
+    numpy_raster = poisson_raster(rates, frontend, np.random.default_rng(3))
+    expected = rates.sum(axis=0) * float(frontend.frame_duration / second)
+    for raster in (brian2_raster, numpy_raster):
+        assert not raster[rates == 0].any()
+        counts = raster.sum(axis=0)
+        assert abs(counts.sum() - expected.sum()) < 5 * np.sqrt(expected.sum())
+        assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected) + 2)
 
 
 def test_fixed_normalization_divides_by_the_reference(frontend):

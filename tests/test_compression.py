@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 
+from brainnets.cli import build_parser, main
 from brainnets.config import ConfigError
 from brainnets.stdp.compression import (Compression, normalize_columns, prune, quantize, random_connections,
                                         threshold_for_connectivity)
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
+from brainnets.studies.prune_quantize import compression_from
 
 WEIGHTS = np.array([[0.00, 0.10, 0.20],
                     [0.30, 0.05, 0.60],
@@ -154,9 +156,9 @@ def test_input_spike_count_matches_the_poisson_rate(numpy_runtime, model):
 
 
 def test_the_schedule_file_holds_the_thesis_settings_and_names_bad_keys(tmp_path):
-    shipped = Compression.load("models/rathi2021_compression.toml")
+    shipped = Compression.load("rathi2021_compression")
     assert shipped == Compression(mode="during", threshold=0.15, levels=3, n_batches=12, first_step=3)
-    assert Compression.load("models/rathi2021_compression.toml", threshold=0.3, mode=None).threshold == 0.3
+    assert Compression.load("rathi2021_compression", threshold=0.3, mode=None).threshold == 0.3
     bad = tmp_path / "bad.toml"
     bad.write_text('[compression]\nlevels = "continuous"\nbatches = 4\n')
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['batches'\]"):
@@ -166,10 +168,20 @@ def test_the_schedule_file_holds_the_thesis_settings_and_names_bad_keys(tmp_path
         Compression.load(bad)
 
 
-def test_prune_quantize_rejects_bad_levels_and_reports_bad_settings(script, tmp_path, capsys):
-    prune_quantize = script("prune_quantize")
+def test_compress_run_rejects_bad_levels_and_reports_bad_settings(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        prune_quantize.parse_args(["--levels", "1", "--out", str(tmp_path / "a")])
-    assert prune_quantize.main(["--mode", "random", "--out", str(tmp_path / "b")]) == 2
+        main(["compress", "run", "--levels", "1", "--out", str(tmp_path / "a")])
+    assert main(["compress", "run", "--mode", "random", "--out", str(tmp_path / "b")]) == 2
     assert "random" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_compress_run_overrides_the_schedule_file_option_by_option(tmp_path):
+    def compression(*options):
+        return compression_from(build_parser().parse_args(["compress", "run", *options, "--out", str(tmp_path)]))
+
+    assert compression() == Compression.load("rathi2021_compression")
+    assert compression("--levels", "continuous", "--threshold", "0.3", "--batches", "6", "--first-step", "2") == \
+        Compression(mode="during", threshold=0.3, levels=None, n_batches=6, first_step=2)
+    assert compression("--mode", "random", "--connectivity", "0.25", "--levels", "2") == \
+        Compression(mode="random", threshold=0.15, levels=2, connectivity=0.25)

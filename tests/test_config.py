@@ -1,9 +1,14 @@
 import dataclasses
+from dataclasses import dataclass
 
 import pytest
-from brian2 import mV, ms
+from brian2 import Quantity, mV, ms
 
-from brainnets.config import ConfigError, parse_quantity
+from brainnets import audio, config
+from brainnets.config import ConfigError, choice, load_section, parse_quantity, quantity
+from brainnets.resources import model_file
+from brainnets.stdp import model as model_module
+from brainnets.stdp import multimodal
 from brainnets.stdp.model import DiehlCookModel
 from brainnets.synapses import PowerLawSTDP
 
@@ -34,7 +39,7 @@ def test_parse_quantity_rejects_nonsense(text):
 
 
 def _write_model(tmp_path, old, new):
-    text = open("models/diehl_cook_2015.toml").read()
+    text = model_file("diehl_cook_2015").read_text()
     assert old in text
     path = tmp_path / "model.toml"
     path.write_text(text.replace(old, new, 1))
@@ -51,7 +56,7 @@ def _write_model(tmp_path, old, new):
     ('pairing = "all_to_all"', 'pairing = "all"', r"\[stdp\]\.pairing: expected one of"),
     ('method = "euler"', 'method = "rk4"', r"\[simulation\]\.method: expected one of"),
     ('t_present = "350 ms"', 't_present = "350.2 ms"', r"whole number of dt steps"),
-    ('[protocol]', '[protocl]', r"missing table \[protocol\]"),
+    ('[protocol]', '[protocl]', r"model.toml: unknown key\(s\) \['protocl'\]; known keys are \[.*'protocol'"),
     ('dt = "0.5 ms"', 'dt = 0.5 ms', r"not valid TOML"),
 ])
 def test_bad_model_files_name_what_is_wrong(tmp_path, old, new, message):
@@ -73,3 +78,96 @@ def test_trace_rule_is_selectable(tmp_path):
 def test_parameter_sets_are_frozen(model):
     with pytest.raises(dataclasses.FrozenInstanceError):
         model.stdp.eta = 1.0
+
+
+def test_missing_tables_are_named(tmp_path):
+    text = model_file("diehl_cook_2015").read_text()
+    path = tmp_path / "model.toml"
+    path.write_text(text[:text.index("[protocol]")])
+    with pytest.raises(ConfigError, match=r"model.toml: missing table \[protocol\]"):
+        DiehlCookModel.load(path)
+    trace_rule = text.replace('rule = "power_law"', 'rule = "diehl_cook_trace"')
+    path.write_text(trace_rule[:trace_rule.index("[stdp_trace]")] + trace_rule[trace_rule.index("[protocol]"):])
+    with pytest.raises(ConfigError, match=r"missing table \[stdp_trace\] \(stdp.rule = 'diehl_cook_trace'\)"):
+        DiehlCookModel.load(path)
+
+
+def test_overrides_replace_constants_and_are_checked_like_the_file(model):
+    changed = DiehlCookModel.load("diehl_cook_2015", overrides={"stdp": {"eta": 0.1}, "simulation": {"dt": "1 ms"}})
+    assert changed.stdp.eta == 0.1 and changed.dt == 1 * ms
+    assert dataclasses.replace(changed, stdp=model.stdp, simulation=model.simulation,
+                               source=model.source) == model
+    with pytest.raises(ConfigError, match=r"\[stdp\]\.eta: must be >= 0"):
+        DiehlCookModel.load("diehl_cook_2015", overrides={"stdp": {"eta": -1}})
+    with pytest.raises(ConfigError, match=r"overrides of diehl_cook_2015: \[stdp\] must be a table"):
+        DiehlCookModel.load("diehl_cook_2015", overrides={"stdp": 3})
+
+
+def test_every_model_file_is_read_once(monkeypatch):
+    reads = []
+
+    def counting_read_toml(path):
+        reads.append(model_file(path).resolve())
+        return config.read_toml(path)
+
+    for module in (model_module, multimodal, audio):
+        monkeypatch.setattr(module, "read_toml", counting_read_toml)
+    multimodal.MultimodalModel.load("rathi2018_multimodal")
+    assert reads.count(model_file("rathi2018_multimodal").resolve()) == 1
+    assert reads.count(model_file("diehl_cook_2015").resolve()) == 2  # the base of each ensemble
+
+
+# ------------------------------------------------------------------------- what load_section can read
+
+@dataclass(frozen=True)
+class Inner:
+    tau: Quantity = quantity(ms, positive=True)
+
+
+@dataclass(frozen=True)
+class Outer:
+    count: int = quantity(positive=True)
+    inner: Inner
+    on: bool = True
+    kind: str = choice("a", "b")
+    levels: int | None = quantity(positive=True, default=None, none_as="continuous")
+
+    def __post_init__(self):
+        if self.levels is not None and self.levels > self.count:
+            raise ValueError(f"levels {self.levels} > count {self.count}")
+
+
+def test_load_section_reads_numbers_booleans_choices_and_sub_tables():
+    table = {"count": 3, "inner": {"tau": "5 ms"}, "on": False, "kind": "b", "levels": 2}
+    outer = load_section(Outer, table, "f.toml [outer]")
+    assert outer == Outer(count=3, inner=Inner(5 * ms), on=False, kind="b", levels=2)
+    assert type(outer.count) is int and type(outer.levels) is int
+    assert load_section(Outer, {"count": 3.0, "inner": {"tau": "5 ms"}}, "f.toml") == Outer(3, Inner(5 * ms))
+    assert load_section(Outer, {**table, "levels": "continuous"}, "f.toml [outer]").levels is None
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"count": 2.5}, r"^f.toml \[outer\].count: expected a whole number, got 2.5$"),
+    ({"count": True}, r"\[outer\].count: expected a number"),
+    ({"on": 1}, r"^f.toml \[outer\].on: expected true or false, got 1$"),
+    ({"kind": "c"}, r"^f.toml \[outer\].kind: expected one of \['a', 'b'\], got 'c'$"),
+    ({"levels": "discrete"}, r"\[outer\].levels: expected '<number> <unit>'"),
+    ({"inner": {"tau": "5 mV"}}, r"^f.toml \[outer.inner\].tau: expected a quantity in"),
+    ({"inner": {"tau": "5 ms", "tau2": 1}}, r"^f.toml \[outer.inner\]: unknown key\(s\) \['tau2'\]"),
+    ({"inner": {}}, r"^f.toml \[outer.inner\]: missing key 'tau'$"),
+    ({"inner": 3}, r"^f.toml \[outer.inner\]: expected a table, got 3$"),
+    ({"inner": None}, r"^f.toml: missing table \[outer.inner\]$"),
+    ({"levels": 4}, r"^f.toml \[outer\]: levels 4 > count 3$"),  # the class's own check
+])
+def test_load_section_names_the_file_and_key_that_are_wrong(change, message):
+    table = {"count": 3, "inner": {"tau": "5 ms"}, **change}
+    table = {key: value for key, value in table.items() if value is not None}
+    with pytest.raises(ConfigError, match=message):
+        load_section(Outer, table, "f.toml [outer]")
+
+
+def test_given_fields_come_from_the_caller_not_the_file(model):
+    document = config.read_toml("diehl_cook_2015")
+    assert load_section(DiehlCookModel, document, "x", source="here").source == "here"
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['source'\]"):
+        load_section(DiehlCookModel, {**document, "source": "file"}, "x", source="here")

@@ -4,7 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from brainnets.datasets import FASHION_MNIST_DIR, DataError, default_data_dir, load_fashion_mnist, load_mnist
+from brainnets.datasets import (FASHION_MNIST_DIR, DataError, default_data_dir, load_fashion_mnist, load_images,
+                                load_mnist)
 
 
 def test_mnist_loads_with_the_documented_statistics(mnist_train, mnist_test):
@@ -56,3 +57,40 @@ def test_fashion_mnist_missing_says_which_package_to_install(tmp_path):
 def test_fashion_mnist_from_the_debian_package_is_verified():
     test = load_fashion_mnist("test")
     assert test.images.shape == (10000, 28, 28) and sorted(set(test.labels)) == list(range(10))
+
+
+def write_idx(path, array):
+    """A gzip-compressed IDX file of unsigned bytes."""
+    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def idx_folder(folder, images, labels):
+    folder.mkdir()
+    for prefix in ("train", "t10k"):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+def test_any_idx_folder_of_the_mnist_layout_loads(tmp_path, rng):
+    images = rng.integers(0, 256, size=(7, 28, 28))
+    folder = idx_folder(tmp_path / "mine", images, np.arange(7))
+    data = load_images(f"idx:{folder}", "test")
+    assert np.array_equal(data.images, images) and data.labels.tolist() == list(range(7))
+
+
+def test_an_idx_folder_is_checked_for_shape_and_label_range(tmp_path, rng):
+    wrong_size = idx_folder(tmp_path / "size", rng.integers(0, 256, size=(3, 32, 32)), np.arange(3))
+    with pytest.raises(DataError, match="do not match"):
+        load_images(f"idx:{wrong_size}", "train")
+    wrong_labels = idx_folder(tmp_path / "labels", rng.integers(0, 256, size=(3, 28, 28)), np.array([0, 1, 12]))
+    with pytest.raises(DataError, match="labels must be digits 0-9"):
+        load_images(f"idx:{wrong_labels}", "train")
+    with pytest.raises(DataError, match="folder not found"):
+        load_images(f"idx:{tmp_path / 'nowhere'}", "train")
+
+
+def test_an_unknown_data_set_is_named():
+    with pytest.raises(DataError, match="unknown data set 'cifar'"):
+        load_images("cifar", "train")

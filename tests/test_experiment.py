@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from brainnets.checkpoint import RunFolderError, load_arrays, save_arrays_atomic
+from brainnets.cli import main
 from brainnets.stdp.compression import Compression
 from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment, training_order
 
-MODEL = "models/diehl_cook_2015.toml"
+MODEL = "diehl_cook_2015"
 
 
 def test_training_order_is_the_file_order_or_a_fresh_permutation_per_epoch():
@@ -100,9 +101,9 @@ def test_settings_are_checked(field, value):
         Settings(model=MODEL, **{field: value})
 
 
-def test_script_reports_bad_input_in_one_line(tmp_path, capsys, script):
-    status = script("train_unimodal").main(["--model", str(tmp_path / "absent.toml"), "--train", "10", "--test", "10",
-                                  "--out", str(tmp_path / "out")])
+def test_the_command_reports_bad_input_in_one_line(tmp_path, capsys):
+    status = main(["train", "--model", str(tmp_path / "absent.toml"), "--train", "10", "--test", "10",
+                   "--out", str(tmp_path / "out")])
     assert status == 2
     assert "error: model file not found" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -129,17 +130,17 @@ def test_pruning_during_training_tests_a_sparse_quantized_network_and_resumes_ex
     assert whole["test_exc_spikes"] >= np.load(tmp_path / "whole" / "responses.npz")["test_counts"].sum() > 0
     assert whole["test_synaptic_ops"] > 0
 
-    broken = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", progress=False)
-    broken.build()
-    finalize = broken.finalize
+    finalize = UnimodalExperiment.finalize
 
-    def killed_after_finalizing():
-        finalize()
-        broken.sim.present = interrupt
+    def killed_after_finalizing(experiment):
+        finalize(experiment)
+        experiment.sim.present = interrupt
 
-    monkeypatch.setattr(broken, "finalize", killed_after_finalizing)
-    with pytest.raises(Interrupted):
-        broken.run()
+    with monkeypatch.context() as patched:
+        patched.setattr(UnimodalExperiment, "finalize", killed_after_finalizing)
+        broken = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", progress=False)
+        with pytest.raises(Interrupted):
+            broken.run()
     resumed = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", resume=True,
                                  progress=False).run()
     for key in ("accuracy", "confusion_matrix", "n_synapses", "compression_steps", "activity"):

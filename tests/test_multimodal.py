@@ -1,5 +1,4 @@
 """The multimodal network: model file, cross-modal wiring, streams with frames, joint judgement, noisy MNIST."""
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,15 +7,16 @@ from brian2 import SpikeMonitor, kHz, ms
 
 from brainnets.config import ConfigError
 from brainnets.datasets import degrade_images
+from brainnets.resources import model_file
 from brainnets.stdp.multimodal import MultimodalModel, MultimodalNetwork, Pairs
 from brainnets.spoken_digits import load_shipped, split_by_utterance
-from brainnets.stdp.multimodal_experiment import (MultimodalExperiment, MultimodalSettings, crossmodal_links,
-                                                   pair_utterances)
+from brainnets.stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings, pair_utterances
 from brainnets.stdp.protocol import decode_presentations
 from brainnets.stdp.readout import assign_labels
+from brainnets.stdp.report import crossmodal_links
 from brainnets.stdp.simulation import EnsembleSimulation
 
-MODEL_FILE = "models/rathi2018_multimodal.toml"
+MODEL_FILE = "rathi2018_multimodal"
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +45,9 @@ def test_model_file_gives_table_3_1(multimodal):
     (("sender_fraction = 0.5", "sender_fraction = 1.0"), "sender_fraction"),
 ])
 def test_model_file_errors_say_what_is_wrong(tmp_path, edit, message):
-    text = Path(MODEL_FILE).read_text()
+    text = model_file(MODEL_FILE).read_text()
     assert edit[0] in text
-    (tmp_path / "diehl_cook_2015.toml").write_text(Path("models/diehl_cook_2015.toml").read_text())
+    (tmp_path / "diehl_cook_2015.toml").write_text(model_file("diehl_cook_2015").read_text())
     (tmp_path / "multi.toml").write_text(text.replace(edit[0], edit[1], 1))
     with pytest.raises(ConfigError, match=message):
         MultimodalModel.load(tmp_path / "multi.toml")

@@ -1,4 +1,4 @@
-"""The neuron equations against a plain-numpy oracle of each integrator and against closed-form results."""
+"""The neuron equations against their numpy twin, for each integrator, and against closed-form results."""
 import numpy as np
 import pytest
 from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock, ms, mV, volt
@@ -15,7 +15,7 @@ def _drive(target, times_ms, weight, variable="ge"):
 
 @pytest.mark.parametrize("method", INTEGRATION_METHODS)
 @pytest.mark.parametrize("population", ["excitatory", "inhibitory"])
-def test_subthreshold_trajectory_matches_the_numpy_oracle(numpy_runtime, model, population, method):
+def test_subthreshold_trajectory_matches_its_numpy_twin(numpy_runtime, model, population, method):
     defaultclock.dt = model.dt
     params = getattr(model, population)
     build = excitatory_group if population == "excitatory" else inhibitory_group

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("n_exc, floor", [(100, 0.80), (400, 0.85)])
 def test_one_epoch_of_mnist_reaches_the_thesis_accuracy(mnist_train, mnist_test, tmp_path, n_exc, floor):
-    settings = Settings(model="models/diehl_cook_2015.toml", n_exc=n_exc)
+    settings = Settings(model="diehl_cook_2015", n_exc=n_exc)
     metrics = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "run", progress=False).run()
     assert metrics["accuracy"] >= floor
     assert metrics["train_ms_per_image"] <= 30 * n_exc / 100

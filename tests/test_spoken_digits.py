@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from brainnets.cli import build_parser, main
 from brainnets.spoken_digits import (AudioDataError, load_fsdd_folder, load_shipped, load_ti46, read_sphere,
                                      shipped_folder, split_by_speaker, split_by_utterance, split_ti46_official)
+from brainnets.studies import make_spoken_digits
 
 FSDD_RECORDINGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd" / "recordings"
 
@@ -229,3 +231,41 @@ def test_loaded_waveforms_match_the_file_bytes(shipped):
     assert hashlib.sha256(raw).hexdigest() in (shipped_folder() / "SHA256SUMS").read_text()
     pcm = np.frombuffer(raw[44:], dtype="<i2")
     np.testing.assert_array_equal(shipped.waveforms[k], pcm / 32768.0)
+
+
+# ---------------------------------------------------------------------------- brainnets make-spoken-digits
+
+def test_make_spoken_digits_writes_to_the_package_and_never_over_the_shipped_corpus(capsys):
+    assert Path(build_parser().parse_args(["make-spoken-digits"]).out) == shipped_folder()
+    assert main(["make-spoken-digits"]) == 2
+    assert f"{shipped_folder()} already holds 1200 WAV files; pass --overwrite" in capsys.readouterr().err
+    assert len(load_shipped()) == 1200
+
+
+def test_make_spoken_digits_says_when_espeak_ng_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(make_spoken_digits.shutil, "which", lambda name: None)
+    assert main(["make-spoken-digits", "--out", str(tmp_path / "corpus")]) == 2
+    assert "error: espeak-ng is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "corpus").exists()
+
+
+def test_make_spoken_digits_writes_a_checked_fsdd_folder(tmp_path, monkeypatch):
+    """The whole corpus with espeak-ng faked by a tone between two silences: names, checksums, README."""
+    words = []
+
+    def synthesize(binary, word, voice, pitch, speed, amplitude):
+        words.append((word, voice))
+        return np.concatenate([np.zeros(2000), tone(4000) / 32768.0 * amplitude / 100, np.zeros(2000)]), 22050
+
+    monkeypatch.setattr(make_spoken_digits, "espeak_binary", lambda: "espeak-ng")
+    monkeypatch.setattr(make_spoken_digits, "espeak_version", lambda binary: "1.51")
+    monkeypatch.setattr(make_spoken_digits, "synthesize", synthesize)
+    out = tmp_path / "spoken_digits"
+    assert main(["make-spoken-digits", "--out", str(out), "--per-digit", "1", "--seed", "5"]) == 0
+    assert len(words) == 120 and ("seven", "en-gb+klatt4") in words
+    assert len(load_shipped(tmp_path)) == 120  # every file listed in SHA256SUMS, with its digest
+    corpus = load_fsdd_folder(out)
+    assert np.bincount(corpus.labels).tolist() == [12] * 10 and set(corpus.sample_rates.tolist()) == {8000}
+    readme = (out / "README.md").read_text()
+    assert "brainnets make-spoken-digits --per-digit 1 --seed 5" in readme and "1.51" in readme
+    assert main(["make-spoken-digits", "--out", str(out), "--per-digit", "1"]) == 2  # not over it

@@ -2,8 +2,9 @@
 
 The same :class:`~brainnets.stdp.ensemble.DiehlCookLayer` (same equations, same constants) is driven
 the way Diehl & Cook's script and its Brian2 ports drive it: Brian2 runtime mode, a ``PoissonGroup``
-whose rates Python sets before each presentation, weights normalized in numpy, and ``run()`` calls
-for every presentation and every rest. ``scripts/bench_training.py`` times it against
+whose rates Python sets before each presentation, weights normalized in numpy (by the numpy twin of the
+in-simulation normalization, :func:`~brainnets.stdp.ensemble.normalize_columns`), and ``run()`` calls for
+every presentation and every rest. ``brainnets study bench`` times it against
 :class:`~brainnets.stdp.simulation.EnsembleSimulation`.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Hz, Network, PoissonGroup, Quantity, SpikeMonitor
 
-from .ensemble import DiehlCookLayer
+from .ensemble import DiehlCookLayer, normalize_columns
 from .model import DiehlCookModel
 
 
@@ -31,7 +32,7 @@ class PerImageLoop:
     def normalize(self) -> None:
         synapses = self.layer.input_synapses
         weights = np.asarray(synapses.w[:]).reshape(self.layer.n_input, self.layer.n_exc)
-        synapses.w[:] = (weights * self.model.protocol.weight_sum / weights.sum(axis=0)).ravel()
+        synapses.w[:] = normalize_columns(weights, self.model.protocol.weight_sum)[0].ravel()
 
     def train(self, images: np.ndarray) -> int:
         """Learn from each image in turn; returns the number of presentations it took."""

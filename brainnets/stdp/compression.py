@@ -27,13 +27,13 @@ continuous weights; the unpruned network 81.4 %. Nothing is normalized at test t
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..config import ConfigError, read_toml, require_table
+from ..config import choice, load_section, quantity, read_toml, require_table
+from .ensemble import normalize_columns  # noqa: F401 - re-exported: the last step's normalization is the ensemble's
 
 MODES = ("baseline", "during", "end", "random")
 
@@ -59,14 +59,6 @@ def quantize(weights: np.ndarray, levels: int) -> np.ndarray:
     quantized = np.zeros_like(weights)
     quantized[critical] = shared[group]
     return quantized
-
-
-def normalize_columns(weights: np.ndarray, total: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each column (a neuron's input weights) rescaled to sum to ``total``; returns the weights and the
-    gain of each column. An all-zero column stays zero, with gain 1."""
-    sums = weights.sum(axis=0)
-    gains = np.where(sums > 0, total / np.where(sums > 0, sums, 1.0), 1.0)
-    return weights * gains, gains
 
 
 def threshold_for_connectivity(weights: np.ndarray, connectivity: float) -> float:
@@ -99,12 +91,12 @@ class Compression:
     ``normalize_last``: end the last step with the weight normalization (see the module's docstring).
     """
 
-    mode: str = "baseline"
-    threshold: float = 0.15
-    levels: int | None = None
-    n_batches: int = 12
-    first_step: int = 3
-    connectivity: float | None = None
+    mode: str = choice(*MODES)
+    threshold: float = quantity(nonnegative=True, default=0.15)
+    levels: int | None = quantity(positive=True, default=None, none_as="continuous")
+    n_batches: int = quantity(positive=True, default=12)
+    first_step: int = quantity(positive=True, default=3)
+    connectivity: float | None = quantity(positive=True, default=None)
     normalize_last: bool = True
 
     def __post_init__(self):
@@ -125,18 +117,9 @@ class Compression:
     def load(cls, path: str | Path, **overrides) -> "Compression":
         """The ``[compression]`` table of a model file; ``overrides`` that are not None replace its values.
         ``levels = "continuous"`` means unquantized weights."""
-        table = dict(require_table(read_toml(path), "compression", path))
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ConfigError(f"{path} [compression]: unknown key(s) {unknown}; known keys are {sorted(known)}")
-        if table.get("levels") == "continuous":
-            table["levels"] = None
-        table.update({name: value for name, value in overrides.items() if value is not None})
-        try:
-            return cls(**table)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"{path} [compression]: {error}") from None
+        table = {**require_table(read_toml(path), "compression", path),
+                 **{name: value for name, value in overrides.items() if value is not None}}
+        return load_section(cls, table, f"{path} [compression]")
 
     @property
     def removes_synapses(self) -> bool:

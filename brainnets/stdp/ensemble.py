@@ -6,7 +6,9 @@ partner (lateral inhibition). The E->I and I->E weights are fixed.
 
 Before every presentation while learning, each excitatory neuron's input weights are rescaled to sum
 to ``weight_sum`` (Diehl & Cook's normalization). That happens inside the simulation, at the start of
-each slot, in three ``run_regularly`` steps: clear the per-neuron sums, add up the weights, rescale.
+each slot, in three ``run_regularly`` steps: clear the per-neuron sums, add up the weights, rescale
+(:data:`NORMALIZE_INPUT_WEIGHTS`); :func:`normalize_columns` is its numpy twin, for weights outside a
+simulation.
 
 :class:`PresentedNetwork` puts layers, their protocol and any links between layers into one network;
 :class:`UnimodalEnsemble` is the network of one layer shown images.
@@ -29,6 +31,15 @@ NORMALIZE_INPUT_WEIGHTS = [
     ("input_synapses", "w = w * (weight_sum / (input_weight_sum_post + int(input_weight_sum_post == 0)))"
                        "**learning_post", -1),
 ]
+
+
+def normalize_columns(weights: np.ndarray, total: float) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy twin of :data:`NORMALIZE_INPUT_WEIGHTS` while learning: each column (a neuron's input weights)
+    rescaled to sum to ``total``; returns the weights and the gain of each column. An all-zero column stays
+    zero, with gain 1."""
+    sums = weights.sum(axis=0)
+    gains = np.where(sums > 0, total / np.where(sums > 0, sums, 1.0), 1.0)
+    return weights * gains, gains
 
 
 class DiehlCookLayer:

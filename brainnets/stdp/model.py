@@ -6,7 +6,7 @@ from pathlib import Path
 
 from brian2 import Hz, Quantity, ms
 
-from ..config import ConfigError, choice, load_section, quantity, read_toml, require_table
+from ..config import ConfigError, choice, chosen_by, load_section, quantity, read_toml, require_table
 from ..neurons import INTEGRATION_METHODS, ConductanceLIFParams, ExcitatoryParams
 from ..synapses import STDP_RULES, DiehlCookTraceSTDP, PowerLawSTDP
 
@@ -44,12 +44,14 @@ class ProtocolParams:
 
 @dataclass(frozen=True)
 class DiehlCookModel:
-    dt: Quantity
-    method: str
+    """Every constant of the network: one field per table of its model file, ``source`` the file it came from."""
+
+    simulation: SimulationParams
     excitatory: ExcitatoryParams
     inhibitory: ConductanceLIFParams
     connectivity: ConnectivityParams
-    stdp: PowerLawSTDP | DiehlCookTraceSTDP
+    stdp: PowerLawSTDP | DiehlCookTraceSTDP = chosen_by("rule", STDP_RULES,
+                                                        elsewhere={"diehl_cook_trace": "stdp_trace"})
     protocol: ProtocolParams
     source: str
 
@@ -62,26 +64,17 @@ class DiehlCookModel:
                 raise ConfigError(f"overrides of {path}: [{table_name}] must be a table, got {table!r}")
             document[table_name] = {**require_table(document, table_name, path), **table}
         source = str(path) if not overrides else f"{path} with {overrides}"
-        name = Path(path).name
-
-        def section(table_name, params_cls, table=None):
-            table = require_table(document, table_name, path) if table is None else table
-            return load_section(params_cls, table, f"{name} [{table_name}]")
-
-        stdp_table = dict(require_table(document, "stdp", path))
-        rule = stdp_table.pop("rule", "power_law")
-        if rule not in STDP_RULES:
-            raise ConfigError(f"{name} [stdp].rule: expected one of {sorted(STDP_RULES)}, got {rule!r}")
-        stdp = (section("stdp", PowerLawSTDP, stdp_table) if rule == "power_law"
-                else section("stdp_trace", DiehlCookTraceSTDP))
-        simulation = section("simulation", SimulationParams)
-        model = cls(dt=simulation.dt, method=simulation.method,
-                    excitatory=section("excitatory", ExcitatoryParams),
-                    inhibitory=section("inhibitory", ConductanceLIFParams),
-                    connectivity=section("connectivity", ConnectivityParams),
-                    stdp=stdp, protocol=section("protocol", ProtocolParams), source=source)
+        model = load_section(cls, document, str(path), source=source)
         model.check()
         return model
+
+    @property
+    def dt(self) -> Quantity:
+        return self.simulation.dt
+
+    @property
+    def method(self) -> str:
+        return self.simulation.method
 
     def check(self) -> None:
         """Relations between constants that no single field can check."""

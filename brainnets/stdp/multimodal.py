@@ -27,7 +27,8 @@ import numpy as np
 from brian2 import Synapses
 
 from ..audio import AudioFrontend
-from ..config import ConfigError, load_section, quantity, read_toml, require_table
+from ..config import ConfigError, load_section, quantity, read_toml
+from ..resources import model_file
 from ..synapses import FixedWeights, PowerLawSTDP
 from .ensemble import DiehlCookLayer, PresentedNetwork
 from .model import DiehlCookModel
@@ -47,6 +48,7 @@ class CrossmodalParams:
     conductance_per_weight: float = quantity(positive=True)
     manual_weight: float = quantity(positive=True)
     manual_after: int = quantity(positive=True)
+    stdp: PowerLawSTDP  # [crossmodal.stdp]
 
 
 @dataclass(frozen=True)
@@ -61,37 +63,28 @@ class MultimodalModel:
     """Everything ``models/rathi2018_multimodal.toml`` holds: the two ensembles' models, the cross-modal
     synapses and their STDP, the cochlear front end and how noisy MNIST is made."""
 
-    ensembles: dict[str, DiehlCookModel]
+    ensembles: dict[str, DiehlCookModel]  # [image_ensemble], [audio_ensemble]: a base file and what differs
     crossmodal: CrossmodalParams
-    crossmodal_stdp: PowerLawSTDP
-    frontend: AudioFrontend
+    audio_frontend: AudioFrontend
     noisy_mnist: NoisyMnistParams
     source: str
 
     @classmethod
     def load(cls, path: str | Path) -> "MultimodalModel":
-        document = read_toml(path)
-        name = Path(path).name
-        ensembles = {}
-        for modality in MODALITIES:
-            table = dict(require_table(document, f"{modality}_ensemble", path))
-            base = table.pop("base", None)
-            if base is None:
-                raise ConfigError(f"{name} [{modality}_ensemble]: missing key 'base' (the Diehl & Cook model file)")
-            ensembles[modality] = DiehlCookModel.load(Path(path).parent / base, overrides=table)
-        crossmodal_table = dict(require_table(document, "crossmodal", path))
-        stdp_table = crossmodal_table.pop("stdp", None)
-        if stdp_table is None:
-            raise ConfigError(f"{name}: missing table [crossmodal.stdp]")
-        model = cls(ensembles=ensembles,
-                    crossmodal=load_section(CrossmodalParams, crossmodal_table, f"{name} [crossmodal]"),
-                    crossmodal_stdp=load_section(PowerLawSTDP, stdp_table, f"{name} [crossmodal.stdp]"),
-                    frontend=AudioFrontend.load(path),
-                    noisy_mnist=load_section(NoisyMnistParams, require_table(document, "noisy_mnist", path),
-                                             f"{name} [noisy_mnist]"),
-                    source=str(path))
+        tables = dict(read_toml(path))
+        ensembles = {modality: _ensemble(path, f"{modality}_ensemble", tables.pop(f"{modality}_ensemble", None))
+                     for modality in MODALITIES}
+        model = load_section(cls, tables, str(path), ensembles=ensembles, source=str(path))
         model.check()
         return model
+
+    @property
+    def crossmodal_stdp(self) -> PowerLawSTDP:
+        return self.crossmodal.stdp
+
+    @property
+    def frontend(self) -> AudioFrontend:
+        return self.audio_frontend
 
     def check(self) -> None:
         image, audio = self.ensembles["image"], self.ensembles["audio"]
@@ -123,6 +116,20 @@ class MultimodalModel:
         f = self.frontend
         per_unit = f.spike_probability_scale / f.frame_duration / image.intensity_start
         return Stream("audio", f.n_channels, per_unit, n_frames=f.n_frames)
+
+
+def _ensemble(path: str | Path, name: str, table: dict | None) -> DiehlCookModel:
+    """The model of the ensemble table ``name`` of the file at ``path``: its ``base`` file with the
+    constants of the table's sub-tables replaced."""
+    if table is None:
+        raise ConfigError(f"{path}: missing table [{name}]")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path} [{name}]: expected a table, got {table!r}")
+    overrides = dict(table)
+    base = overrides.pop("base", None)
+    if base is None:
+        raise ConfigError(f"{path} [{name}]: missing key 'base' (the Diehl & Cook model file)")
+    return DiehlCookModel.load(model_file(path).parent / base, overrides=overrides)
 
 
 class CrossmodalLinks:

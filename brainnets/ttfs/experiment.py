@@ -1,7 +1,7 @@
 """The ReLU -> TTFS experiment: a source network, its spiking image, and the simulators compared.
 
 :func:`compare` and :func:`naive_error_study` hold what the numbers mean; the script
-``scripts/ttfs_reference.py`` strings the steps together and writes them down.
+``brainnets ttfs`` (:mod:`brainnets.studies.ttfs`) strings the steps together and writes them down.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms
 
-from ..config import ConfigError, load_section, quantity, read_toml, require_table
+from ..config import load_section, quantity, read_toml
 from . import exact, reference
 from .exact import SpikeTimes
 from .spec import SNNSpec
@@ -37,6 +37,10 @@ class ReferenceParams:
     naive_coarsest: float = quantity(nonnegative=True)
     naive_finest: float = quantity(nonnegative=True)
 
+    def __post_init__(self):
+        if self.naive_coarsest >= self.naive_finest:
+            raise ValueError("naive_coarsest must be below naive_finest")
+
     def naive_dts(self) -> list[float]:
         return [2.0 ** -k for k in range(int(self.naive_coarsest), int(self.naive_finest) + 1)]
 
@@ -56,20 +60,22 @@ class TrainingParams:
 
 @dataclass(frozen=True)
 class TTFSModel:
+    """The model file: the mapping, the reference simulation, and one training recipe per source network."""
+
     mapping: MappingParams
     reference: ReferenceParams
-    training: dict[str, TrainingParams]
+    fc2: TrainingParams
+    lenet5: TrainingParams
+    ttfs_fc: TrainingParams
 
     @classmethod
     def load(cls, path: str | Path) -> "TTFSModel":
-        document = read_toml(path)
-        sections = {name: load_section(params, require_table(document, name, path), f"{path} [{name}]")
-                    for name, params in (("mapping", MappingParams), ("reference", ReferenceParams))}
-        training = {net: load_section(TrainingParams, require_table(document, net, path), f"{path} [{net}]")
-                    for net in NETS}
-        if sections["reference"].naive_coarsest >= sections["reference"].naive_finest:
-            raise ConfigError(f"{path} [reference]: naive_coarsest must be below naive_finest")
-        return cls(sections["mapping"], sections["reference"], training)
+        return load_section(cls, read_toml(path), str(path))
+
+    @property
+    def training(self) -> dict[str, TrainingParams]:
+        """The training recipe of each of :data:`NETS`."""
+        return {net: getattr(self, net) for net in NETS}
 
 
 def layer_rows(spec: SNNSpec, times: SpikeTimes) -> list[tuple[str, float, float, np.ndarray]]:

@@ -1,0 +1,208 @@
+"""Phases of presentations to one network, run a simulation run at a time, checkpointed and resumable.
+
+An experiment lists its :class:`Phase` objects (what each shows, whether it learns, where it stops to act
+on the network) and says how its network is built and what its report is; :class:`PhasedExperiment` runs
+them. After any simulation run it may write ``checkpoint.npz`` (atomically): the network's state, the
+counts recorded so far and where the loop stands. With ``resume=True`` a run continues from there and
+ends bit-identical to one never stopped. A folder whose ``metrics.json`` exists is never overwritten.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ..checkpoint import check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
+from ..devices import use_device
+from ..provenance import provenance
+from .ensemble import PresentedNetwork
+from .simulation import EnsembleSimulation
+
+
+class ExperimentError(RuntimeError):
+    """The output folder or the settings do not allow this run (finished, or a different run)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One pass over ``items``, in order, with plasticity on or off.
+
+    ``items``: whatever the network's :meth:`~.simulation.EnsembleSimulation.present` takes (images,
+    :class:`~.multimodal.Pairs`), shown at most ``slots_per_run`` per simulation run.
+    ``keeps_counts``: record each item's excitatory spike counts in ``counts[name]``, for the report.
+    ``unjudged``: layers whose input is missing; their silence does not make an item be shown again.
+    ``stops``: ``{position: action}``: a simulation run ends after that many items, and the action
+    changes the network before the next run.
+    ``after``: changes the network once the last item is done, before the checkpoint that ends the phase.
+    """
+
+    name: str
+    items: Any
+    learning: bool
+    keeps_counts: bool = False
+    unjudged: tuple[str, ...] = ()
+    stops: Mapping[int, Callable[[], None]] = field(default_factory=dict)
+    after: Callable[[], None] | None = None
+
+
+class PhasedExperiment:
+    """Runs ``self.phases`` (set by the subclass's ``__init__``) on the network of :meth:`network`, then
+    writes :meth:`report`.
+
+    The loop keeps, per phase: ``counts`` (the phases that keep them), ``tries`` (presentations, repeats
+    included), ``activity`` (spikes and synaptic operations) and ``seconds`` (plus ``"build"``).
+    """
+
+    phases: list[Phase]
+    #: attributes (JSON values) that the subclass changes while running, checkpointed with the progress
+    checkpointed: tuple[str, ...] = ()
+
+    def __init__(self, settings, out_dir: str | Path, resume: bool, progress: bool):
+        self.settings = settings
+        self.out = Path(out_dir)
+        self.progress = progress
+        self._check_out_dir(resume)
+        self.sim: EnsembleSimulation | None = None
+        self.phase, self.position = 0, 0
+        self.provenance = provenance()  # the code as it was when the run started, not when it ends
+
+    # -- what subclasses provide -------------------------------------------------------------------
+    def network(self, structure: dict[str, np.ndarray]) -> PresentedNetwork:
+        """The network to build; ``structure`` holds the arrays of :meth:`structure` when resuming."""
+        raise NotImplementedError
+
+    def structure(self) -> dict[str, np.ndarray]:
+        """Arrays the network's build depends on beyond the settings (checkpointed)."""
+        return {}
+
+    def report(self) -> dict:
+        """Write the results of the finished run, ``metrics.json`` last; returns the metrics."""
+        raise NotImplementedError
+
+    # -- running -----------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.npz"
+
+    def build(self) -> None:
+        """Build (and compile) the network, as the checkpoint left it if there is one."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        names = [phase.name for phase in self.phases]
+        self.tries = dict.fromkeys(names, 0)
+        self.activity = {name: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for name in names}
+        self.seconds = {"build": 0.0, **dict.fromkeys(names, 0.0)}
+        saved = load_arrays(self.checkpoint_path) if self.checkpoint_path.exists() else {}
+        self._build_network({key.split("/", 1)[1]: saved.pop(key) for key in list(saved)
+                             if key.startswith("structure/")})
+        self.counts = {phase.name: np.zeros((len(phase.items), self.sim.ensemble.n_exc), dtype=np.int32)
+                       for phase in self.phases if phase.keeps_counts}
+        if saved:
+            self._restore(saved)
+        else:
+            write_json_atomic(self.out / "settings.json", self.settings.identity())
+
+    def _build_network(self, structure: dict[str, np.ndarray]) -> None:
+        """Build (and compile) a fresh network into ``self.sim``."""
+        started = time.perf_counter()
+        s = self.settings
+        build_dir = self.out / "standalone"
+        use_device(s.device, build_dir)
+        self.sim = EnsembleSimulation(self.network(structure), s.device, build_dir, seed=s.seed)
+        self.seconds["build"] += time.perf_counter() - started
+
+    def run(self) -> dict:
+        """All remaining phases; returns the metrics (also written to ``metrics.json``)."""
+        if self.sim is None:
+            self.build()
+        self._saved_at = time.perf_counter()
+        while self.phase < len(self.phases):
+            phase = self.phases[self.phase]
+            self._show_rest_of(phase)
+            if phase.after is not None:
+                phase.after()
+            self.phase, self.position = self.phase + 1, 0
+            self._save()
+        metrics = self.report()
+        self._close()
+        return metrics
+
+    def _show_rest_of(self, phase: Phase) -> None:
+        """The phase's items from ``self.position`` on, at most ``slots_per_run`` per simulation run."""
+        n_items = len(phase.items)
+        bar = tqdm(total=n_items, initial=self.position, desc=phase.name, unit="item",
+                   disable=not self.progress, smoothing=0.05)
+        while self.position < n_items:
+            started = time.perf_counter()
+            stop = min(self.position + self.settings.slots_per_run,
+                       min(end for end in (*phase.stops, n_items) if end > self.position))
+            shown = self.sim.present(phase.items[self.position:stop], learning=phase.learning,
+                                     judged=dict.fromkeys(phase.unjudged, False))
+            if phase.keeps_counts:
+                self.counts[phase.name][self.position:self.position + shown.n_done] = shown.counts
+            self.position += shown.n_done
+            self._count_activity(phase.name, shown)
+            if shown.n_done and self.position in phase.stops:  # not again after a run that finished nothing
+                phase.stops[self.position]()
+            self.seconds[phase.name] += time.perf_counter() - started
+            bar.update(shown.n_done)
+            if time.perf_counter() - self._saved_at > self.settings.checkpoint_seconds:
+                self._save()
+        bar.close()
+
+    def _count_activity(self, phase: str, shown) -> None:
+        fan_out = np.concatenate([layer.connections.sum(axis=1) for layer in self.sim.ensemble.layers])
+        counters = self.activity[phase]
+        counters["exc_spikes"] += shown.exc_spikes
+        counters["input_spikes"] += int(shown.input_spikes.sum())
+        counters["synaptic_ops"] += int(shown.input_spikes @ fan_out)
+        self.tries[phase] += int(shown.tries.sum())
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def _check_out_dir(self, resume: bool) -> None:
+        check_run_folder(self.out, resume, self.checkpoint_path)
+        if resume:
+            saved = json.loads((self.out / "settings.json").read_text())
+            if saved != self.settings.identity():
+                raise ExperimentError(f"--resume: {self.out} was started with different settings {saved}")
+
+    def _save(self) -> None:
+        arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
+        arrays.update({f"counts/{phase}": counts for phase, counts in self.counts.items()})
+        arrays.update({f"structure/{name}": value for name, value in self.structure().items()})
+        progress = {"phase": self.phase, "position": self.position, "runs_done": self.sim.runs_done,
+                    "tries": self.tries, "activity": self.activity, "seconds": self.seconds,
+                    **{name: getattr(self, name) for name in self.checkpointed}}
+        arrays["progress"] = np.array(json.dumps(progress))
+        save_arrays_atomic(self.checkpoint_path, arrays)
+        self._saved_at = time.perf_counter()
+
+    def _restore(self, arrays: dict) -> None:
+        progress = json.loads(str(arrays.pop("progress")))
+        carried = {(group.name, name) for group, names in self.sim.ensemble.state_variables().items()
+                   for name in names} | set(self.sim.state)
+        for key, value in arrays.items():
+            kind, *rest = key.split("/")
+            if kind == "state":
+                if tuple(rest) not in carried:
+                    raise ExperimentError(f"--resume: {self.checkpoint_path} holds {'.'.join(rest)}, which this "
+                                          "version's network does not have; it was written by another version")
+                self.sim.state[tuple(rest)] = value
+            else:
+                self.counts[rest[0]] = value
+        self.phase, self.position = progress["phase"], progress["position"]
+        self.sim.runs_done = progress["runs_done"]
+        self.tries, self.seconds, self.activity = progress["tries"], progress["seconds"], progress["activity"]
+        for name in self.checkpointed:
+            setattr(self, name, progress[name])
+
+    def _close(self) -> None:
+        """The run is finished: drop the checkpoint and the compiled project."""
+        self.checkpoint_path.unlink(missing_ok=True)
+        shutil.rmtree(self.out / "standalone", ignore_errors=True)

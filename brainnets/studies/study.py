@@ -1,0 +1,30 @@
+"""Many unimodal runs, and measurements of trained networks: one subcommand per study.
+
+Examples (``brainnets study STUDY --help`` for the options of each):
+    brainnets study seeds --n-exc 100 --seeds 0 1 2 3 4 --work runs/seeds_100 --out results/seeds_100
+    brainnets study scan --set stdp.eta 0.001 0.002 0.003 --work runs/scan_eta --out results/eta
+    brainnets study ablation --train 5000 --test 5000 --work runs/ablation_5k --out results/ablation_100
+    brainnets study validate --network runs/base_12k/network.npz --threshold 0.15 --out results/validation.json
+    brainnets study ensemble-stats runs/mm100/arms/multimodal --json results/ensemble_statistics.json
+    brainnets study bench --images 300 --out results/bench_training
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..cli import add_subcommands
+
+#: name -> (module, one line of help), in the order ``brainnets study --help`` lists them.
+STUDIES = {
+    "seeds": ("brainnets.studies.seeds", "the same unimodal network trained with several seeds"),
+    "scan": ("brainnets.studies.scan", "choose a model constant on held-out training images"),
+    "ablation": ("brainnets.studies.ablation", "lateral inhibition and homeostasis switched off (Rathi 3.6)"),
+    "validate": ("brainnets.studies.validate", "score trained networks on held-out training images"),
+    "ensemble-stats": ("brainnets.studies.ensemble_statistics",
+                       "how differentiated the excitatory neurons of trained ensembles are"),
+    "bench": ("brainnets.studies.bench", "training speed against the per-image Brian2 runtime loop"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_subcommands(parser, STUDIES, metavar="STUDY")

@@ -1,0 +1,33 @@
+"""The front door: the README starts a newcomer quickly and its Python example runs; scripts are thin
+wrappers of the ``brainnets`` command, and no test imports one."""
+import re
+from pathlib import Path
+
+import numpy as np
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+README = (REPOSITORY / "README.md").read_text()
+
+
+def test_the_readme_is_short_and_gives_both_set_up_commands_first():
+    lines = README.splitlines()
+    assert len(lines) <= 170
+    first = "\n".join(lines[:40])
+    assert "pip install -e . && python scripts/train_multimodal.py" in first
+    assert "pip install -e '.[test]' && pytest" in first
+
+
+def test_the_python_example_of_the_readme_runs(capsys):
+    example = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert namespace["weights"].shape == (784, 20)
+    assert np.all(namespace["shown"].tries >= 1) and capsys.readouterr().out
+
+
+def test_every_script_is_a_thin_wrapper_and_no_test_imports_one():
+    for script in (REPOSITORY / "scripts").glob("*.py"):
+        assert len(script.read_text().splitlines()) <= 40, script.name
+        assert "brainnets.cli import script" in script.read_text(), script.name
+    for test in set((REPOSITORY / "tests").glob("*.py")) - {Path(__file__)}:
+        assert "spec_from_file_location" not in test.read_text(), test.name  # how a script would be imported
