@@ -14,9 +14,11 @@ import json
 import subprocess
 import sys
 import typing
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
+
+from tqdm import tqdm
 
 from ..checkpoint import write_json_atomic
 
@@ -65,10 +67,15 @@ def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
     return json.loads(metrics.read_text())
 
 
-def run_all(tasks: dict[str, Callable[[], dict]], jobs: int) -> dict[str, dict]:
-    """Call every task, ``jobs`` at a time, in the order given; returns ``{name: result}``."""
-    with ThreadPoolExecutor(jobs) as pool:
+def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = True) -> dict[str, dict]:
+    """Call every task, ``jobs`` at a time, in the order given, with a progress bar of the tasks finished;
+    returns ``{name: result}``."""
+    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(tasks), desc="arms finished", unit="arm",
+                                                 disable=not progress) as bar:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
+        for future in as_completed(futures.values()):
+            future.result()
+            bar.update()
         return {name: future.result() for name, future in futures.items()}
 
 
