@@ -10,9 +10,10 @@ Rathi (2021), section 3.3, trains the audio ensemble on the digit utterances of 
   in the FSDD layout and checked against its ``SHA256SUMS``.
 
 Splits: :func:`split_by_utterance` (like TI46's: every speaker in train and test, no utterance in both),
-:func:`split_by_speaker` (no speaker in both) and :func:`split_ti46_official` (TI46's own enrollment/test
-sessions). Audio must be uncompressed 16-bit mono PCM; anything else is an :class:`AudioDataError` naming
-the file and what was expected.
+:func:`split_by_speaker` (no speaker in both; drawn, or the named test speakers) and
+:func:`split_ti46_official` (TI46's own enrollment/test sessions); :func:`split_spoken_digits` picks one from
+a description such as ``"utterance"`` or ``"speaker:theo,yweweler"``. Audio must be uncompressed 16-bit
+mono PCM; anything else is an :class:`AudioDataError` naming the file and what was expected.
 """
 from __future__ import annotations
 
@@ -348,6 +349,9 @@ def split_ti46_official(corpus: SpokenDigits) -> tuple[SpokenDigits, SpokenDigit
 
 SPLITS = ("utterance", "speaker", "ti46")
 
+#: ``speaker:NAME[,NAME...]``: the named speakers are the test speakers, the others train.
+NAMED_SPEAKERS = "speaker:"
+
 
 def load_spoken_digits(source: str) -> SpokenDigits:
     """``"shipped"``, ``"fsdd:FOLDER"`` or ``"ti46:FOLDER"``: the corpus such a description names."""
@@ -359,13 +363,40 @@ def load_spoken_digits(source: str) -> SpokenDigits:
     raise ValueError(f"audio source must be 'shipped', 'fsdd:FOLDER' or 'ti46:FOLDER', got {source!r}")
 
 
+def named_test_speakers(split: str) -> list[str] | None:
+    """The test speakers a split ``speaker:NAME[,NAME...]`` names (in its order, each once), None for the
+    splits of :data:`SPLITS`; a malformed split is a ValueError. The names are checked against a corpus only
+    when it is split."""
+    if split in SPLITS:
+        return None
+    if not split.startswith(NAMED_SPEAKERS):
+        raise ValueError(f"split must be one of {', '.join(SPLITS)} or speaker:NAME[,NAME...], got {split!r}")
+    names = [name.strip() for name in split[len(NAMED_SPEAKERS):].split(",")]
+    if not all(names):
+        raise ValueError(f"split {split!r}: expected speaker:NAME[,NAME...], test speakers separated by commas, "
+                         "none empty")
+    return list(dict.fromkeys(names))
+
+
 def split_spoken_digits(corpus: SpokenDigits, split: str, seed: int = 0) -> tuple[SpokenDigits, SpokenDigits]:
     """(train, test) by ``split``: "utterance" (TI46-like, :func:`split_by_utterance`), "speaker"
-    (:func:`split_by_speaker`) or "ti46" (the corpus's own sessions, :func:`split_ti46_official`)."""
+    (:func:`split_by_speaker`, test speakers drawn from ``seed``), "speaker:NAME[,NAME...]" (those speakers
+    test, the others train) or "ti46" (the corpus's own sessions, :func:`split_ti46_official`)."""
+    named = named_test_speakers(split)
+    if named is not None:
+        return split_by_speaker(corpus, test_speakers=named)
     if split == "utterance":
         return split_by_utterance(corpus, seed=seed)
     if split == "speaker":
         return split_by_speaker(corpus, seed=seed)
-    if split == "ti46":
-        return split_ti46_official(corpus)
-    raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return split_ti46_official(corpus)
+
+
+def shared_recordings(train: SpokenDigits, test: SpokenDigits) -> list[Path]:
+    """The files of ``test`` whose samples (and sample rate) equal those of a file in ``train``: the same
+    recording in both, whatever the files are called."""
+    def key(waveform: np.ndarray, rate: int) -> str:
+        return hashlib.sha256(np.int64(rate).tobytes() + np.ascontiguousarray(waveform).tobytes()).hexdigest()
+
+    seen = {key(w, int(r)) for w, r in zip(train.waveforms, train.sample_rates)}
+    return [path for w, r, path in zip(test.waveforms, test.sample_rates, test.paths) if key(w, int(r)) in seen]

@@ -35,6 +35,9 @@ def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_tes
                 "eval_seconds", "seed", "device", "brian2_version"):
         assert key in stored, key
     assert np.array(stored["confusion_matrix"]).sum() == 500
+    assert stored["readout"]["vote"] == {"accuracy": stored["accuracy"]}
+    assert stored["readout"]["linear"]["accuracy"] > 0.35
+    assert np.load(tmp_path / "run" / "responses.npz")["test_predictions_linear"].shape == (500,)
     with pytest.raises(RunFolderError, match="finished run"):
         UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "run")
 

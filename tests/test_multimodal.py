@@ -185,6 +185,9 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     assert set(metrics["accuracy_per_ensemble"]) == {"image", "audio"}
     assert metrics["crossmodal"]["n_links"] == 2 * round(0.18 * 20 * 20 / 2)
     assert np.array(metrics["confusion_matrix"]).sum() == 200
+    tests = {"accuracy", "accuracy_missing_audio", "accuracy_missing_image"}
+    assert metrics["readout"]["vote"] == {key: metrics[key] for key in tests}
+    assert set(metrics["readout"]["linear"]) == tests and metrics["readout"]["linear"]["accuracy"] > 0.35
     saved = np.load(tmp_path / "arm" / "network.npz")
     assert saved["audio_weights"].shape == (64, 20) and saved["image_weights"].shape == (784, 20)
     assert not (tmp_path / "arm" / "checkpoint.npz").exists()

@@ -28,10 +28,12 @@ def test_multimodal_study_runs_every_arm_and_tabulates_them(tmp_path, monkeypatc
         name = str(out.relative_to(tmp_path / "mm" / "arms"))
         planned[name], data_given[name] = settings, data
         accuracy = 0.9 if "multimodal" in out.name else 0.7
+        linear = {"accuracy": accuracy + 0.05}
         if out.name != "multimodal":
-            return {"accuracy": accuracy}
+            return {"accuracy": accuracy, "readout": {"linear": linear}}
         return {"accuracy": accuracy, "accuracy_missing_audio": 0.75, "accuracy_missing_image": 0.8,
-                "crossmodal": {"same_label_fraction": 0.6}}
+                "crossmodal": {"same_label_fraction": 0.6},
+                "readout": {"linear": {**linear, "accuracy_missing_audio": 0.85, "accuracy_missing_image": 0.9}}}
 
     monkeypatch.setattr(multimodal, "run_arm_process", run_arm_process)
     summary = tmp_path / "summary.json"
@@ -56,6 +58,13 @@ def test_multimodal_study_runs_every_arm_and_tabulates_them(tmp_path, monkeypatc
     assert sizes[0]["multimodal"] == 0.9 and sizes[0]["missing_image"] == 0.8
     assert sizes[0]["noisy_awgn"] == {"image_only": 0.7, "multimodal_no_crossmodal": 0.9, "multimodal": 0.9}
     assert sizes[0]["crossmodal_same_label_fraction"] == 0.6 and sizes[0]["split"] == "utterance"
+    vote, linear = sizes[0]["readout"]["vote"], sizes[0]["readout"]["linear"]
+    assert vote["multimodal"] == 0.9 and vote["missing_image"] == 0.8 and vote["noisy_awgn"] == sizes[0]["noisy_awgn"]
+    assert linear["image_only"] == pytest.approx(0.75) and linear["missing_audio"] == 0.85
+    assert linear["noisy_awgn"] == pytest.approx({"image_only": 0.75, "multimodal_no_crossmodal": 0.95,
+                                                  "multimodal": 0.95})
+    assert "| multimodal | 90.0 % | 95.0 % | 75.0 % | 80.0 % |" in multimodal.table(document["arms"])
+    assert "| audio_only | 70.0 % | 75.0 % |  |  |" in multimodal.table(document["arms"])
     with pytest.raises(SystemExit):
         parse("--split", "by-colour", "--out", str(tmp_path / "other"))
     with pytest.raises(RunFolderError):  # finished: never overwritten
@@ -138,3 +147,133 @@ def test_multimodal_validation_never_trains_or_scores_on_what_it_should_not():
     assert scored_images.labels[0] == images.labels[50000]
     assert set(fit_audio.utterances).isdisjoint(scored_audio.utterances)
     assert set(fit_audio.utterances) | set(scored_audio.utterances) == set(utterances)
+
+
+def fsdd_folder(folder: Path, speakers: list[str], per_digit: int = 2, offset: int = 0) -> Path:
+    """A corpus in the FSDD layout: a different tone for every file (no recording twice)."""
+    import wave
+    folder.mkdir(parents=True)
+    for s, speaker in enumerate(speakers):
+        for digit in range(10):
+            for index in range(per_digit):
+                pitch = 1 + offset + s * 100 + digit * 10 + index
+                with wave.open(str(folder / f"{digit}_{speaker}_{index}.wav"), "wb") as handle:
+                    handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(8000)
+                    handle.writeframes((3000 * np.sin(np.arange(400) * pitch / 500)).astype(np.int16).tobytes())
+    return folder
+
+
+def test_speakers_study_holds_out_each_speaker_in_turn_beside_the_utterance_split(tmp_path, monkeypatch):
+    corpus = fsdd_folder(tmp_path / "corpus", ["ann", "bob", "cy"])
+    planned, data_given, failing = {}, {}, {"cy/multimodal"}
+
+    def run_arm_process(kind, settings, data, out):
+        name = str(out.relative_to(tmp_path / "loso" / "arms"))
+        if name in failing:
+            raise KeyboardInterrupt  # the study killed here; --resume continues it
+        planned[name], data_given[name] = settings, data
+        accuracy = {"ann": 0.5, "bob": 0.6, "cy": 0.7, "utterance_split": 0.9}[out.parent.name]
+        accuracy += 0.1 if out.name == "multimodal" else 0.0
+        used = {"pairing": settings.test_pairing, "available": 20, "scored": 20, "most_uses": 2, "speakers": []}
+        extra = ({"accuracy_missing_audio": 0.4, "accuracy_missing_image": accuracy - 0.2}
+                 if out.name == "multimodal" else {})
+        return {"accuracy": accuracy, "test_pairing": settings.test_pairing, "test_utterances": used, **extra}
+
+    monkeypatch.setattr(multimodal, "run_arm_process", run_arm_process)
+    filled = []
+    monkeypatch.setattr(multimodal, "fill_cache", lambda audio, *args, **kwargs: filled.append(len(audio)))
+    options = ("--speakers", "--audio", f"fsdd:{corpus}", "--train", "50", "--jobs", "1",
+               "--out", str(tmp_path / "loso"))
+    with pytest.raises(KeyboardInterrupt):
+        multimodal.run(parse(*options))
+    failing.clear()
+    with pytest.raises(RunFolderError, match="add --resume"):
+        multimodal.run(parse(*options))
+    document = multimodal.run(parse(*options, "--resume"))
+    folds = ["ann", "bob", "cy", "utterance_split"]
+    assert sorted(planned) == [f"{fold}/{arm}" for fold in folds for arm in ("audio_only", "multimodal")]
+    assert {name: data["split"] for name, data in data_given.items() if name.endswith("audio_only")} == {
+        "ann/audio_only": "speaker:ann", "bob/audio_only": "speaker:bob", "cy/audio_only": "speaker:cy",
+        "utterance_split/audio_only": "utterance"}
+    assert all(set(data) == {"audio", "split", "validate"} for data in data_given.values())
+    assert (planned["bob/multimodal"].n_image, planned["bob/multimodal"].n_audio) == (50, 50)
+    assert (planned["bob/audio_only"].n_image, planned["bob/audio_only"].n_audio) == (0, 100)
+    assert {arm.test_pairing for arm in planned.values()} == {"each_once"}
+    assert planned["cy/audio_only"].audio == f"fsdd:{corpus} (speaker:cy split)"
+    assert planned["cy/audio_only"].n_train == 50
+    assert filled == [60, 60]  # the corpus' cochleagrams computed once per call of the study, not per arm
+    saved = json.loads((tmp_path / "loso" / "speakers.json").read_text())
+    assert saved == json.loads(json.dumps(document))
+    assert list(saved["held_out_speakers"]) == ["ann", "bob", "cy"]
+    assert saved["held_out_speakers"]["bob"]["multimodal"]["accuracy"] == pytest.approx(0.7)
+    assert saved["held_out_speakers"]["bob"]["audio_only"]["test_utterances"]["scored"] == 20
+    assert saved["over_speakers"]["audio_only"]["accuracy"] == pytest.approx({"mean": 0.6, "min": 0.5, "max": 0.7})
+    assert saved["over_speakers"]["multimodal"]["accuracy_missing_image"]["mean"] == pytest.approx(0.5)
+    assert "accuracy_missing_audio" not in saved["over_speakers"]["audio_only"]
+    assert saved["reference_split"] == "utterance" and saved["reference"]["multimodal"]["accuracy"] == 1.0
+    assert saved["test_pairing"] == "each_once" and saved["n_train"] == 50
+    assert saved["command"] == (f"brainnets multimodal --audio fsdd:{corpus} --train 50 --jobs 1 "
+                                f"--out {tmp_path / 'loso'} --resume --speakers")
+    with pytest.raises(RunFolderError, match="speakers.json"):  # finished: never overwritten
+        multimodal.run(parse(*options, "--resume"))
+    for wrong, message in ((("--noise", "awgn"), "leave out --sweep, --noise"),
+                           (("--split", "speaker:ann"), "holds out each speaker in turn")):
+        with pytest.raises(ValueError, match=message):
+            multimodal.run(parse(*options[:-1], str(tmp_path / "other"), *wrong))
+
+
+def test_named_test_speakers_and_another_corpus_to_score_on(tmp_path, monkeypatch):
+    corpus = fsdd_folder(tmp_path / "corpus", ["ann", "bob", "cy"])
+    elsewhere = fsdd_folder(tmp_path / "elsewhere", ["dee"], offset=7)
+    given = {}
+
+    def run_arm_process(kind, settings, data, out):
+        given[out.name] = (settings, data)
+        return {"accuracy": 0.5, "accuracy_missing_audio": 0.5, "accuracy_missing_image": 0.5,
+                "crossmodal": {"same_label_fraction": 0.5}}
+
+    monkeypatch.setattr(multimodal, "run_arm_process", run_arm_process)
+    filled = []
+    monkeypatch.setattr(multimodal, "fill_cache", lambda audio, *args, **kwargs: filled.append(set(audio.speakers)))
+    with pytest.raises(ValueError, match=r"unknown test speaker\(s\) \['eve'\]; the corpus has \['ann', 'bob', 'cy'\]"):
+        multimodal.run(parse("--audio", f"fsdd:{corpus}", "--split", "speaker:eve", "--out", str(tmp_path / "a")))
+    assert not given and not (tmp_path / "a").exists()  # before any arm, before the folder
+    with pytest.raises(SystemExit):
+        parse("--split", "speaker:,ann")
+    with pytest.raises(ValueError, match="of its recordings are also training utterances"):
+        multimodal.run(parse("--audio", f"fsdd:{corpus}", "--test-audio", f"fsdd:{corpus}",
+                             "--out", str(tmp_path / "b")))
+    multimodal.run(parse("--audio", f"fsdd:{corpus}", "--split", "speaker:ann,cy", "--test-audio", f"fsdd:{elsewhere}",
+                         "--out", str(tmp_path / "c")))
+    settings, data = given["audio_only"]
+    assert data == {"audio": f"fsdd:{corpus}", "split": "speaker:ann,cy", "validate": False,
+                    "test_audio": f"fsdd:{elsewhere}"}
+    assert settings.test_pairing == "each_once"
+    assert settings.audio == f"fsdd:{corpus} (speaker:ann,cy split); test utterances from fsdd:{elsewhere}"
+    assert filled == [{"ann", "bob", "cy"}, {"dee"}]
+    assert multimodal.arm_settings(parse("--split", "speaker:ann"), {}).test_pairing == "each_once"
+    assert multimodal.arm_settings(parse("--split", "speaker"), {}).test_pairing == "random"
+    chosen = parse("--split", "speaker:ann", "--test-pairing", "random")
+    assert multimodal.arm_settings(chosen, {}).test_pairing == "random"
+
+    experiments = []  # the arm's own process: trained on bob's utterances, tested on all of dee's
+
+    class Experiment:
+        def __init__(self, settings, images, audio, out, resume, progress):
+            experiments.append(audio)
+
+        def run(self):
+            return {"accuracy": 0.5}
+
+    monkeypatch.setattr(multimodal, "MultimodalExperiment", Experiment)
+    multimodal.run_arm(dataclasses.asdict(settings), data, tmp_path / "arm", resume=False, progress=False)
+    multimodal.run_arm(dataclasses.asdict(settings), {**data, "validate": True}, tmp_path / "arm", resume=False,
+                       progress=False)
+    multimodal.run_arm(dataclasses.asdict(settings), {**data, "split": "speaker:ann", "validate": True},
+                       tmp_path / "arm", resume=False, progress=False)
+    (train, test), (fit, scored), (fit_two, scored_two) = experiments
+    assert set(train.speakers) == {"bob"} and set(test.speakers) == {"dee"} and len(test) == 20
+    # validation never sees the test speakers: a training speaker held out, or with one left its utterances
+    assert set(fit.speakers) | set(scored.speakers) == {"bob"} and not set(fit.utterances) & set(scored.utterances)
+    assert set(fit_two.speakers) | set(scored_two.speakers) == {"bob", "cy"}
+    assert not set(fit_two.speakers) & set(scored_two.speakers)

@@ -8,7 +8,8 @@ import pytest
 
 from brainnets.cli import build_parser, main
 from brainnets.spoken_digits import (AudioDataError, load_fsdd_folder, load_shipped, load_ti46, read_sphere,
-                                     shipped_folder, split_by_speaker, split_by_utterance, split_ti46_official)
+                                     shared_recordings, shipped_folder, split_by_speaker, split_by_utterance,
+                                     split_spoken_digits, split_ti46_official)
 from brainnets.studies import make_spoken_digits
 
 FSDD_RECORDINGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd" / "recordings"
@@ -223,6 +224,45 @@ def test_speaker_split_is_speaker_disjoint(shipped):
     assert set(chosen_test.speakers) == {"en-us-f1", "en-gb-m3"} and len(chosen_test) == 200
     with pytest.raises(ValueError, match="unknown test speaker"):
         split_by_speaker(shipped, test_speakers=["nobody"])
+
+
+def test_named_speaker_split_tests_those_speakers_and_trains_on_the_others(shipped):
+    train, test = split_spoken_digits(shipped, "speaker:en-us-f1, en-gb-m3,en-us-f1", seed=7)
+    assert set(test.speakers) == {"en-us-f1", "en-gb-m3"} and len(test) == 200
+    assert set(train.speakers) == set(shipped.speakers) - {"en-us-f1", "en-gb-m3"} and len(train) == 1000
+    assert split_spoken_digits(shipped, "speaker:en-us-f1", seed=1)[1].utterances.tolist() == \
+        split_spoken_digits(shipped, "speaker:en-us-f1", seed=2)[1].utterances.tolist()  # named: no draw
+    drawn = split_spoken_digits(shipped, "speaker", seed=3)[1]  # "utterance" and "speaker" as before
+    assert drawn.utterances.tolist() == split_by_speaker(shipped, seed=3)[1].utterances.tolist()
+    assert split_spoken_digits(shipped, "utterance", seed=1)[1].utterances.tolist() == \
+        split_by_utterance(shipped, seed=1)[1].utterances.tolist()
+
+
+@pytest.mark.parametrize("split, message", [
+    ("speaker:nobody", r"unknown test speaker\(s\) \['nobody'\]; the corpus has \['en-029-m4', 'en-gb-f2'"),
+    ("speaker:en-us-f1,", "speaker:NAME"),
+    ("speaker:", "speaker:NAME"),
+    ("speakers:en-us-f1", "split must be one of utterance, speaker, ti46 or speaker:NAME"),
+    ("by-colour", "split must be one of"),
+])
+def test_a_bad_split_is_one_line_naming_what_is_wrong(shipped, split, message):
+    with pytest.raises(ValueError, match=message) as error:
+        split_spoken_digits(shipped, split)
+    assert "\n" not in str(error.value)
+
+
+def test_every_speaker_named_leaves_none_to_train(shipped):
+    every = ",".join(sorted(set(shipped.speakers)))
+    with pytest.raises(ValueError, match="not none and not all"):
+        split_spoken_digits(shipped, f"speaker:{every}")
+
+
+def test_shared_recordings_are_found_by_their_samples_whatever_their_names(tmp_path, shipped):
+    write_wav(tmp_path / "0_copy_0.wav", (shipped.waveforms[5] * 32768).astype(np.int16))
+    write_wav(tmp_path / "1_copy_0.wav", tone())
+    other = load_fsdd_folder(tmp_path)
+    assert shared_recordings(shipped, other) == [tmp_path / "0_copy_0.wav"]
+    assert shared_recordings(shipped.subset(range(5)), other) == []
 
 
 def test_loaded_waveforms_match_the_file_bytes(shipped):

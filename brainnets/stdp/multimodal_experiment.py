@@ -2,7 +2,10 @@
 
 Training shows the first ``n_train`` MNIST training images, each with a training utterance of the same
 digit drawn at random (Rathi 3.5: the ~1600 TI46 training utterances are reused across 40,000 pairs).
-Testing shows the first ``n_test`` MNIST test images, each with a test utterance of its digit. Every
+Testing shows the first ``n_test`` MNIST test images, each with a test utterance of its digit: drawn at
+random like the training ones (``test_pairing = "random"``, the committed results), or each test utterance
+of a digit used once before any is used again (``"each_once"``, so that every test utterance is scored when
+there are enough images; ``metrics.json`` says how many were, under ``test_utterances``). Every
 excitatory neuron of every ensemble is labelled from its mean response to the training pairs (plasticity
 off), and a pair is classified as the label whose neurons, over both ensembles, fire most on average
 (Rathi 3.6). With both ensembles the test is repeated with the audio, then the image, missing (3.6.4):
@@ -30,6 +33,11 @@ from .readout import mean_responses
 from .report import multimodal_report, neuron_slices
 
 
+#: How a test image finds its utterance: "random" (drawn with replacement, as training pairs are) or
+#: "each_once" (each test utterance of its digit once, in a random order, before any again).
+TEST_PAIRINGS = ("random", "each_once")
+
+
 @dataclass(frozen=True)
 class MultimodalSettings:
     model: str = "models/rathi2018_multimodal.toml"
@@ -45,6 +53,7 @@ class MultimodalSettings:
     device: str = "cpp"
     slots_per_run: int = 20
     audio: str = "shipped"      # where the utterances came from, for the record
+    test_pairing: str = "random"  # one of TEST_PAIRINGS: how test images find their utterance
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
@@ -58,6 +67,8 @@ class MultimodalSettings:
             raise ValueError(f"crossmodal must be one of {CROSSMODAL_KINDS}, got {self.crossmodal!r}")
         if self.crossmodal_fraction is not None and not 0 <= self.crossmodal_fraction <= 1:
             raise ValueError(f"crossmodal_fraction must lie in [0, 1], got {self.crossmodal_fraction}")
+        if self.test_pairing not in TEST_PAIRINGS:
+            raise ValueError(f"test_pairing must be one of {TEST_PAIRINGS}, got {self.test_pairing!r}")
         if self.image_noise not in NOISE_KINDS:
             raise ValueError(f"image_noise must be one of {NOISE_KINDS}, got {self.image_noise!r}")
 
@@ -66,18 +77,45 @@ class MultimodalSettings:
         return {name: n for name, n in (("image", self.n_image), ("audio", self.n_audio)) if n > 0}
 
     def identity(self) -> dict:
-        return run_identity(self)
+        document = run_identity(self)
+        if document["test_pairing"] == "random":  # as before the setting existed: older checkpoints resume
+            del document["test_pairing"]
+        return document
 
 
-def pair_utterances(labels: np.ndarray, corpus: SpokenDigits, rng: np.random.Generator) -> np.ndarray:
-    """For each label, the index of an utterance of ``corpus`` with that label, drawn uniformly."""
-    choices = {}
-    for label in np.unique(labels):
-        members = np.flatnonzero(corpus.labels == label)
-        if len(members) == 0:
-            raise ValueError(f"the audio corpus has no utterance of the digit {label}")
-        choices[label] = members
-    return np.array([rng.choice(choices[label]) for label in labels], dtype=np.int64)
+def _members(corpus: SpokenDigits, label) -> np.ndarray:
+    members = np.flatnonzero(corpus.labels == label)
+    if len(members) == 0:
+        raise ValueError(f"the audio corpus has no utterance of the digit {label}")
+    return members
+
+
+def pair_utterances(labels: np.ndarray, corpus: SpokenDigits, rng: np.random.Generator,
+                    pairing: str = "random") -> np.ndarray:
+    """For each label, the index of an utterance of ``corpus`` with that label.
+
+    ``"random"``: drawn uniformly, with replacement. ``"each_once"``: the k-th label ``d`` gets the k-th
+    utterance of a random order of the utterances of ``d``, a fresh order once all were used, so every
+    utterance of ``d`` is used once before any twice (and all of them when ``d`` comes often enough).
+    """
+    if pairing not in TEST_PAIRINGS:
+        raise ValueError(f"pairing must be one of {TEST_PAIRINGS}, got {pairing!r}")
+    choices = {label: _members(corpus, label) for label in np.unique(labels)}
+    if pairing == "random":
+        return np.array([rng.choice(choices[label]) for label in labels], dtype=np.int64)
+    chosen = np.empty(len(labels), dtype=np.int64)
+    for label, members in choices.items():
+        where = np.flatnonzero(labels == label)
+        rounds = -(-len(where) // len(members))
+        chosen[where] = np.concatenate([rng.permutation(members) for _ in range(rounds)])[:len(where)]
+    return chosen
+
+
+def utterance_use(chosen: np.ndarray, corpus: SpokenDigits, pairing: str) -> dict:
+    """How the pairs ``chosen`` (indices into ``corpus``) use its utterances, for the record."""
+    uses = np.bincount(chosen, minlength=len(corpus))
+    return {"pairing": pairing, "available": len(corpus), "scored": int(np.count_nonzero(uses)),
+            "most_uses": int(uses.max(initial=0)), "speakers": sorted(set(corpus.speakers[chosen].tolist()))}
 
 
 class MultimodalExperiment(PhasedExperiment):
@@ -101,8 +139,11 @@ class MultimodalExperiment(PhasedExperiment):
                                                        ("test", test_images, settings.n_test)))}
         banks = {"train": audio[0], "test": audio[1]}
         self.pairs = {}
-        for split in ("train", "test"):
-            chosen = pair_utterances(self.labels[split], banks[split], rng)
+        for split in ("train", "test"):  # training pairs always drawn at random (Rathi reuses utterances)
+            pairing = settings.test_pairing if split == "test" else "random"
+            chosen = pair_utterances(self.labels[split], banks[split], rng, pairing)
+            if split == "test":
+                self.test_utterances = utterance_use(chosen, banks[split], pairing)
             used, index = np.unique(chosen, return_inverse=True)
             sounds = cochleagrams(banks[split].subset(used), self.model.frontend, cache_dir)[index]
             self.pairs[split] = Pairs(noisy[split] if "image" in settings.sizes else None,

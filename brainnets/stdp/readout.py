@@ -2,13 +2,17 @@
 
 Each excitatory neuron is labelled with the class to which it responded most on average (responses
 recorded with plasticity off). An input is then classified as the class whose neurons have the
-highest mean spike count.
+highest mean spike count. :func:`linear_readout` is a second, supervised readout of the same spike counts
+(multinomial logistic regression), reported beside the vote.
 """
 from __future__ import annotations
 
 import numpy as np
 
 UNASSIGNED = -1
+
+#: Inverse L2 strength of :func:`linear_readout` (scikit-learn's default; fixed, never tuned on a test set).
+LINEAR_C = 1.0
 
 
 def mean_responses(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -46,6 +50,48 @@ def class_scores(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 1
 
 def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
     return np.argmax(class_scores(counts, assignments, n_classes), axis=1)
+
+
+def linear_readout(train_counts: np.ndarray, train_labels: np.ndarray, test_counts: np.ndarray,
+                   C: float = LINEAR_C) -> np.ndarray:
+    """Class of each test item by multinomial logistic regression on spike counts: fitted on the
+    labelled ``train_counts`` (n_items, n_neurons; the assign phase, plasticity off) and applied to
+    ``test_counts`` (n_test, n_neurons). Features are every excitatory neuron's count (all ensembles
+    together for the multimodal network).
+
+    Preprocessing, fixed: each neuron's counts divided by its largest training count (a neuron that never
+    fired in training stays at 0 and, under the L2 penalty, gets no weight; a test count above the training
+    maximum gives a feature above 1). Unlike standardizing this keeps the counts sparse (most neurons are
+    silent on most items under lateral inhibition), so the fit runs on a sparse matrix, light even for
+    thousands of neurons and tens of thousands of items.
+
+    Regularization: ``C`` = :data:`LINEAR_C` = 1.0, scikit-learn's default, fixed beforehand. Checked only
+    on training data (fit on the first 80 % of the assign-phase counts, scored on the last 20 %, of four
+    100-neuron runs: MNIST and audio ensembles, multimodal, Fashion-MNIST), where C = 1 was within about
+    1 % of the best of 0.01-100 and standardized features did about as well; never tuned on test items.
+
+    Deterministic: the L-BFGS solver (no random draws; ``random_state`` fixed anyway), ``max_iter`` 1000.
+    With a single class among ``train_labels`` every item gets that class. Returns the predicted labels,
+    (n_test,).
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    train = np.asarray(train_counts, dtype=float)
+    test = np.asarray(test_counts, dtype=float)
+    labels = np.asarray(train_labels)
+    if train.ndim != 2 or len(train) != len(labels):
+        raise ValueError(f"counts {train.shape} and labels {labels.shape} do not match")
+    if test.ndim != 2 or test.shape[1] != train.shape[1]:
+        raise ValueError(f"test counts {test.shape} do not have the {train.shape[1]} neurons of the training counts")
+    classes = np.unique(labels)
+    if len(classes) < 2 or len(test) == 0:
+        return np.full(len(test), classes[0] if len(classes) else UNASSIGNED, dtype=labels.dtype)
+    scale = train.max(axis=0)
+    scale[scale <= 0] = 1.0  # a neuron that never fired: its features stay 0
+    model = LogisticRegression(C=C, solver="lbfgs", max_iter=1000, random_state=0)
+    model.fit(csr_matrix(train / scale), labels)
+    return model.predict(csr_matrix(test / scale))
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int = 10) -> np.ndarray:

@@ -4,6 +4,11 @@ for the unimodal experiment, ``receptive_fields.png`` and ``confusion.png``.
 Each report reads the experiment after its last phase: the network's state, the spike counts its phases
 kept and the loop's tallies (presentations, activity, seconds). ``metrics.json`` is written last, as its
 presence marks the run finished.
+
+Every test is read out twice: by the thesis' vote (each neuron labelled on the assign phase, the class whose
+neurons fire most wins; the plain ``accuracy`` keys) and by a linear readout of the same spike counts
+(:func:`.readout.linear_readout`, fitted on the assign phase), side by side under ``readout``: ``{"vote":
+{"accuracy": ...}, "linear": {"accuracy": ...}}``.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..checkpoint import save_arrays_atomic, write_json_atomic
-from .readout import assign_labels, confusion_matrix, predict
+from .readout import assign_labels, confusion_matrix, linear_readout, predict
 
 if TYPE_CHECKING:
     from .experiment import UnimodalExperiment
@@ -51,11 +56,15 @@ def unimodal_report(experiment: UnimodalExperiment) -> dict:
     layer, state = experiment.sim.ensemble.layer, experiment.sim.state
     assignments = assign_labels(counts["assign"], assign.labels)
     predictions = predict(counts["test"], assignments)
+    linear_predictions = linear_readout(counts["assign"], assign.labels, counts["test"])
     confusion = confusion_matrix(test.labels, predictions)
     weights = layer.weights(state)
     activity = experiment.activity
+    accuracy = float(np.mean(predictions == test.labels))
     metrics = {
-        "accuracy": float(np.mean(predictions == test.labels)),
+        "accuracy": accuracy,
+        "readout": {"vote": {"accuracy": accuracy},
+                    "linear": {"accuracy": float(np.mean(linear_predictions == test.labels))}},
         "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "n_assign": len(assign), "epochs": s.epochs,
         "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
         "model": s.model, "dataset": s.dataset, "stdp_rule": type(experiment.model.stdp).__name__,
@@ -79,7 +88,8 @@ def unimodal_report(experiment: UnimodalExperiment) -> dict:
                                              "assignments": assignments})
     save_arrays_atomic(out / "responses.npz", {
         "assign_counts": counts["assign"], "assign_labels": assign.labels,
-        "test_counts": counts["test"], "test_labels": test.labels, "test_predictions": predictions})
+        "test_counts": counts["test"], "test_labels": test.labels, "test_predictions": predictions,
+        "test_predictions_linear": linear_predictions})
     plot_receptive_fields(weights, out / "receptive_fields.png",
                           title=f"{s.n_exc} neurons, {s.n_train * s.epochs} training images")
     plot_confusion(confusion, out / "confusion.png",
@@ -90,7 +100,9 @@ def unimodal_report(experiment: UnimodalExperiment) -> dict:
 
 def multimodal_report(experiment: MultimodalExperiment) -> dict:
     """Accuracy of every test phase (``accuracy``, ``accuracy_missing_audio``, ...) and of each ensemble
-    alone, the labelled neurons and, with cross-modal links, :func:`crossmodal_links`."""
+    alone, the labelled neurons and, with cross-modal links, :func:`crossmodal_links`; ``readout`` holds
+    every test phase's accuracy under the vote and under the linear readout (one fit on the assign phase,
+    all ensembles' neurons together)."""
     s, counts = experiment.settings, experiment.counts
     network, state = experiment.sim.ensemble, experiment.sim.state
     test_labels = experiment.labels["test"]
@@ -99,12 +111,19 @@ def multimodal_report(experiment: MultimodalExperiment) -> dict:
                    if phase.name.startswith("test")}
     accuracies = {("accuracy" if phase == "test" else phase.replace("test_", "accuracy_")):
                   float(np.mean(predicted == test_labels)) for phase, predicted in predictions.items()}
+    tests = list(predictions)  # one fit, every test phase's counts read out at once
+    linear = linear_readout(counts["assign"], experiment.labels["train"][:experiment.n_assign],
+                            np.concatenate([counts[phase] for phase in tests]))
+    linear_accuracies = {key: float(np.mean(predicted == test_labels))
+                         for key, predicted in zip(accuracies, np.split(linear, len(tests)))}
     slices = neuron_slices(network)
     per_ensemble = {name: float(np.mean(predict(counts["test"][:, where], assignments[where]) == test_labels))
                     for name, where in slices.items()}
     metrics = {
         **accuracies, "accuracy_per_ensemble": per_ensemble,
+        "readout": {"vote": accuracies, "linear": linear_accuracies},
         **dataclasses.asdict(s), "sizes": s.sizes, "n_total": sum(s.sizes.values()),
+        "test_utterances": experiment.test_utterances,
         **experiment.provenance,
         **costs(experiment, per="pair"),
         "neurons_assigned_per_class": {

@@ -28,6 +28,16 @@ neurons of the same label); OUT/sweep.json, OUT/fig3_11_fractions.png and OUT/fi
     brainnets multimodal --sweep --audio fsdd:../shared/data/fsdd/recordings --train 5000 \\
         --out runs/multimodal_sweep
 
+Speaker-independent evaluation: ``--split speaker:NAME[,NAME...]`` tests on the named speakers and trains on
+the others, ``--test-audio fsdd:FOLDER`` tests on another corpus, and ``--speakers`` trains the audio-only
+and multimodal arms once per speaker of the corpus with that speaker held out (OUT/speakers.json); these
+score every test utterance once (``--test-pairing each_once``)::
+
+    brainnets multimodal --speakers --audio fsdd:../shared/data/fsdd/recordings --out runs/multimodal_speakers
+
+Every arm reports two readouts: the thesis' vote (``accuracy``) and a logistic regression of the spike
+counts fitted on the training pairs (``readout.linear``).
+
 --validate is for choosing constants the thesis leaves open without looking at the test set: training
 uses MNIST training images below 50,000 and part of the training utterances, and the "test" pairs are
 MNIST training images from 50,000 on with the training utterances held out of training.
@@ -47,9 +57,10 @@ from ..datasets import LabelledImages, load_mnist
 from ..devices import DEVICES
 from ..plotting import plot_bars, plot_cochleagram, plot_lines, plot_link_census
 from ..provenance import command_line_of, options_given, provenance
-from ..spoken_digits import SPLITS, SpokenDigits, load_spoken_digits, split_spoken_digits
+from ..spoken_digits import (SPLITS, SpokenDigits, load_spoken_digits, named_test_speakers, shared_recordings,
+                              split_spoken_digits)
 from ..stdp.multimodal import MultimodalModel
-from ..stdp.multimodal_experiment import MultimodalExperiment, MultimodalSettings
+from ..stdp.multimodal_experiment import TEST_PAIRINGS, MultimodalExperiment, MultimodalSettings
 from .arms import from_table, run_all, run_arm_process
 
 DEFAULT_MODEL = "rathi2018_multimodal"
@@ -71,8 +82,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="model file (TOML), or the name of a shipped model (default: %(default)s)")
     parser.add_argument("--audio", default="shipped", help="shipped, fsdd:FOLDER or ti46:FOLDER")
-    parser.add_argument("--split", choices=SPLITS, default="utterance",
-                        help="utterance: every speaker in train and test (TI46-like); speaker: disjoint speakers")
+
+    def split(text: str) -> str:  # the form only: the names are checked against the corpus by run
+        try:
+            named_test_speakers(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
+
+    parser.add_argument("--split", type=split, default="utterance",
+                        help="utterance: every speaker in train and test (TI46-like); speaker: disjoint speakers, "
+                             "the test ones drawn; speaker:NAME[,NAME...]: those speakers test, the others train; "
+                             f"ti46: TI46's own sessions (one of {', '.join(SPLITS)} or speaker:NAME[,NAME...])")
+    parser.add_argument("--test-audio", metavar="SOURCE",
+                        help="score on the utterances of this corpus (fsdd:FOLDER, ti46:FOLDER or shipped), all of "
+                             "them; training still uses the training part of --audio's --split")
+    parser.add_argument("--test-pairing", choices=TEST_PAIRINGS, default=None,
+                        help="how a test image finds its utterance: random (drawn with replacement) or each_once "
+                             "(every test utterance once before any again); default: each_once with --speakers, "
+                             "--test-audio or a speaker:NAME split, random otherwise (as the committed results)")
     parser.add_argument("--n-total", type=int, default=100, help="excitatory neurons of every arm, all ensembles")
     parser.add_argument("--train", type=int, default=1500, help="training pairs (first K MNIST training images)")
     parser.add_argument("--test", type=int, default=1000, help="test pairs (first M MNIST test images)")
@@ -97,6 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="shares of the neuron pairs joined by cross-modal links")
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                        help="seeds of the learned links at the model's fraction (Fig. 3.12)")
+    speakers = parser.add_argument_group("leave one speaker out")
+    speakers.add_argument("--speakers", action="store_true",
+                          help="instead of the comparison: the audio-only and multimodal arms trained once per "
+                               "speaker of --audio, that speaker held out for the test, and once on --split "
+                               "(utterance) to compare; OUT/speakers.json")
 
 
 # -- the arms ----------------------------------------------------------------------------------------------
@@ -130,12 +163,56 @@ def sweep_arms(n_total: int, fractions: list[float], seeds: list[int], seed: int
     return found
 
 
-def arm_settings(args: argparse.Namespace, arm: dict) -> MultimodalSettings:
-    """The settings of one arm: what every arm shares, from the options, and what sets ``arm`` apart."""
+#: The arms of the leave-one-speaker-out study (--speakers).
+SPEAKER_ARMS = ("audio_only", "multimodal")
+
+
+def speaker_folds(speakers: list[str], reference_split: str) -> dict[str, str]:
+    """Fold -> its split, for --speakers: each speaker held out (``speaker:NAME``), and ``reference_split``
+    (fold ``<split>_split``, e.g. ``utterance_split``) to compare them with."""
+    if named_test_speakers(reference_split) is not None or reference_split == "speaker":
+        raise ValueError(f"--speakers holds out each speaker in turn; --split gives the split to compare them "
+                         f"with (utterance or ti46), got {reference_split!r}")
+    odd = [name for name in speakers if "," in name or name != name.strip()]
+    if odd:
+        raise ValueError(f"speaker {odd[0]!r}: a name with a comma or surrounding spaces cannot be held out by name")
+    return {**{name: f"speaker:{name}" for name in speakers}, f"{reference_split}_split": reference_split}
+
+
+def speaker_plan(n_total: int, folds: dict[str, str]) -> dict[str, tuple[dict, str]]:
+    """``fold/arm`` -> (what sets the arm apart, the fold's split), for every fold and :data:`SPEAKER_ARMS`."""
+    arms = comparison_arms(n_total, [])
+    return {f"{fold}/{name}": (arms[name], split) for fold, split in folds.items() for name in SPEAKER_ARMS}
+
+
+def pairing_of(args: argparse.Namespace, split: str) -> str:
+    """--test-pairing, or by default each_once where speakers or corpora are held out, random otherwise."""
+    if args.test_pairing:
+        return args.test_pairing
+    held_out = args.speakers or args.test_audio or named_test_speakers(split) is not None
+    return "each_once" if held_out else "random"
+
+
+def arm_settings(args: argparse.Namespace, arm: dict, split: str | None = None) -> MultimodalSettings:
+    """The settings of one arm: what every arm shares, from the options, and what sets ``arm`` apart;
+    ``split`` when it is not --split (a fold of --speakers)."""
+    split = split or args.split
     scored_on = ", held-out validation" if args.validate else ""
+    tested_on = f"; test utterances from {args.test_audio}" if args.test_audio and not args.validate else ""
     shared = {"model": args.model, "n_train": args.train, "n_test": args.test, "n_assign": args.assign,
-              "seed": args.seed, "device": args.device, "audio": f"{args.audio} ({args.split} split{scored_on})"}
+              "seed": args.seed, "device": args.device, "audio": f"{args.audio} ({split} split{scored_on}){tested_on}",
+              "test_pairing": pairing_of(args, split)}
     return MultimodalSettings(**{**shared, **arm})
+
+
+def scoring_corpus(source: str, train: SpokenDigits) -> SpokenDigits:
+    """The corpus ``source`` names (--test-audio), sharing no recording with the training utterances."""
+    corpus = load_spoken_digits(source)
+    shared = shared_recordings(train, corpus)
+    if shared:
+        raise ValueError(f"--test-audio {source}: {len(shared)} of its recordings are also training utterances "
+                         f"(e.g. {shared[0]}); hold them out with --split or test on other recordings")
+    return corpus
 
 
 def held_out(train_images: LabelledImages, train_audio, split: str, seed: int):
@@ -148,21 +225,29 @@ def held_out(train_images: LabelledImages, train_audio, split: str, seed: int):
 
 def run_arm(settings: dict, data: dict, out: Path, resume: bool, progress: bool) -> dict:
     """One arm of a study (:mod:`.arms`), in this process: ``data`` says which spoken digits (``audio``), how
-    they split (``split``), and whether to score on held-out training data (``validate``)."""
+    they split (``split``), whether to score on held-out training data (``validate``) and, if it has
+    ``test_audio``, which corpus to test on instead of the split's test part."""
     settings = from_table(MultimodalSettings, settings)
     train_images = load_mnist("train")
     audio = split_spoken_digits(load_spoken_digits(data["audio"]), data["split"], seed=settings.seed)
     if data["validate"]:
-        images, audio = held_out(train_images, audio[0], data["split"], settings.seed)
+        split = data["split"]
+        if named_test_speakers(split) is not None:  # not among the training speakers: hold out a drawn one
+            split = "speaker" if len(set(audio[0].speakers.tolist())) > 1 else "utterance"
+        images, audio = held_out(train_images, audio[0], split, settings.seed)
     else:
         images = (train_images, load_mnist("test"))
+        if data.get("test_audio"):
+            audio = (audio[0], scoring_corpus(data["test_audio"], audio[0]))
     return MultimodalExperiment(settings, images, audio, out, resume=resume, progress=progress).run()
 
 
 # -- the results -------------------------------------------------------------------------------------------
 
 def summarize(results: dict[str, dict], args: argparse.Namespace) -> dict:
-    """One network size's entry of docs/results/multimodal/summary.json."""
+    """One network size's entry of docs/results/multimodal/summary.json; ``readout`` repeats its accuracies
+    under the thesis' vote and under the linear readout of the spike counts (None for an arm whose metrics
+    predate it), keyed as the entry is."""
     multimodal = results["multimodal"]
     entry = {"n_total": args.n_total, "n_train": args.train, "n_test": args.test, "seed": args.seed,
              "audio_dataset": args.audio, "split": args.split,
@@ -175,6 +260,20 @@ def summarize(results: dict[str, dict], args: argparse.Namespace) -> dict:
     for noise in args.noise:
         entry[f"noisy_{noise}"] = {name: results[f"noisy_{noise}/{name}"]["accuracy"]
                                    for name in ("image_only", "multimodal_no_crossmodal", "multimodal")}
+
+    def readout(kind: str) -> dict:
+        def accuracy(arm: str, key: str = "accuracy"):
+            metrics = results[arm]
+            return metrics[key] if kind == "vote" else metrics.get("readout", {}).get(kind, {}).get(key)
+        block = {name: accuracy(name)
+                 for name in ("image_only", "audio_only", "multimodal", "multimodal_no_crossmodal")}
+        block["missing_audio"] = accuracy("multimodal", "accuracy_missing_audio")
+        block["missing_image"] = accuracy("multimodal", "accuracy_missing_image")
+        for noise in args.noise:
+            block[f"noisy_{noise}"] = {name: accuracy(f"noisy_{noise}/{name}")
+                                       for name in ("image_only", "multimodal_no_crossmodal", "multimodal")}
+        return block
+    entry["readout"] = {"vote": readout("vote"), "linear": readout("linear")}
     return entry
 
 
@@ -228,14 +327,17 @@ def draw_a_zero(corpus: SpokenDigits, frontend: AudioFrontend, path: Path) -> No
 
 
 def table(results: dict[str, dict]) -> str:
-    """The results as a Markdown table beside the thesis' numbers."""
+    """The results as a Markdown table beside the thesis' numbers: accuracies by the thesis' vote, and the
+    linear readout of the spike counts on the full test."""
     def percent(value):
         return "" if value is None else f"{100 * value:.1f} %"
 
-    lines = ["| arm | accuracy | missing audio | missing image | thesis, 100 neurons | thesis, 6400 neurons |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| arm | accuracy | linear readout | missing audio | missing image | thesis, 100 neurons "
+             "| thesis, 6400 neurons |",
+             "|---|---|---|---|---|---|---|"]
     for name, metrics in results.items():
         cells = [metrics.get(key) for key in ("accuracy", "accuracy_missing_audio", "accuracy_missing_image")]
+        cells.insert(1, metrics.get("readout", {}).get("linear", {}).get("accuracy"))
         cells += [THESIS_100.get(name), THESIS_6400.get(name)]
         lines.append(f"| {name} | " + " | ".join(percent(value) for value in cells) + " |")
     return "\n".join(lines)
@@ -248,23 +350,47 @@ def accuracies_json(results: dict[str, dict]) -> str:
 # -- the study ---------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> dict:
-    """The comparison (or, with --sweep, the sweep) the options describe; returns the document it writes."""
+    """The comparison (or, with --sweep, the sweep; with --speakers, leave one speaker out) the options
+    describe; returns the document it writes."""
     out = Path(args.out)
-    check_run_folder(out, args.resume, finished="sweep.json" if args.sweep else "metrics.json")
+    check_run_folder(out, args.resume,
+                     finished="speakers.json" if args.speakers else "sweep.json" if args.sweep else "metrics.json")
+    if args.speakers and (args.sweep or args.noise or args.manual or args.test_audio or args.summary):
+        raise ValueError("--speakers trains the audio-only and multimodal arms only: leave out --sweep, --noise, "
+                         "--manual, --test-audio and --summary")
+    if args.test_audio and args.validate:
+        raise ValueError("--validate never scores on test utterances: leave out --test-audio")
     origin = provenance()
     corpus = load_spoken_digits(args.audio)  # a bad --audio fails here, before any arm starts
     model = MultimodalModel.load(args.model)
     model_fraction = model.crossmodal.fraction
-    plan = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep
-            else comparison_arms(args.n_total, args.noise, args.manual))
-    settings = {name: arm_settings(args, arm) for name, arm in plan.items()}  # bad settings fail here too
+    if args.speakers:
+        plan = speaker_plan(args.n_total, speaker_folds(sorted(set(corpus.speakers.tolist())), args.split))
+    else:
+        arms = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep
+                else comparison_arms(args.n_total, args.noise, args.manual))
+        plan = {name: (arm, args.split) for name, arm in arms.items()}
+    test_audio = None
+    for split in dict.fromkeys(split for _, split in plan.values()):  # a bad --split fails here too
+        train_audio, _ = split_spoken_digits(corpus, split, seed=args.seed)
+        if args.test_audio:
+            test_audio = scoring_corpus(args.test_audio, train_audio)
+    settings = {name: arm_settings(args, arm, split) for name, (arm, split) in plan.items()}  # and bad settings
     out.mkdir(parents=True, exist_ok=True)
-    fill_cache(corpus, model.frontend, workers=args.jobs, progress=not args.quiet)  # once, not in every arm
+    for audio in (corpus, test_audio) if test_audio is not None else (corpus,):  # once, not in every arm
+        fill_cache(audio, model.frontend, workers=args.jobs, progress=not args.quiet)
     draw_a_zero(corpus, model.frontend, out / "cochleagram.png")
-    data = {"audio": args.audio, "split": args.split, "validate": args.validate}
-    results = run_all({name: partial(run_arm_process, "multimodal", arm, data, out / "arms" / name)
-                       for name, arm in settings.items()}, args.jobs)
+    given = {"test_audio": args.test_audio} if args.test_audio else {}
+    results = run_all({name: partial(run_arm_process, "multimodal", settings[name],
+                                     {"audio": args.audio, "split": split, "validate": args.validate, **given},
+                                     out / "arms" / name)
+                       for name, (_, split) in plan.items()}, args.jobs, progress=not args.quiet)
     command = command_line_of(["multimodal"], options_given(args, add_arguments))
+    if args.speakers:
+        document = {**report_speakers(results, plan, args), **origin, "command": command}
+        write_json_atomic(out / "speakers.json", document)
+        print(speakers_table(document))
+        return document
     if args.sweep:
         document = {**report_sweep(results, args, out, model_fraction), **origin, "command": command}
         write_json_atomic(out / "sweep.json", document)
@@ -281,3 +407,50 @@ def run(args: argparse.Namespace) -> dict:
     print(table(results))
     print(accuracies_json(results))
     return document
+
+
+# -- leave one speaker out (--speakers) --------------------------------------------------------------------
+
+def report_speakers(results: dict[str, dict], plan: dict[str, tuple[dict, str]], args: argparse.Namespace) -> dict:
+    """speakers.json: each fold's accuracies (the multimodal arm's also with either input missing) and how many
+    test utterances it scored, the mean and range over the held-out speakers, and the reference split's."""
+    folds = dict.fromkeys(name.split("/")[0] for name in plan)
+    speakers = [fold for fold in folds if named_test_speakers(plan[f"{fold}/{SPEAKER_ARMS[0]}"][1]) is not None]
+    keys = ("accuracy", "accuracy_missing_audio", "accuracy_missing_image", "accuracy_per_ensemble",
+            "test_utterances")
+    per_fold = {fold: {arm: {key: results[f"{fold}/{arm}"][key] for key in keys if key in results[f"{fold}/{arm}"]}
+                       for arm in SPEAKER_ARMS} for fold in folds}
+
+    def over_speakers(arm: str, key: str) -> dict | None:
+        values = [per_fold[speaker][arm].get(key) for speaker in speakers]
+        if any(value is None for value in values):
+            return None
+        return {"mean": float(np.mean(values)), "min": float(np.min(values)), "max": float(np.max(values))}
+
+    means = {arm: {key: found for key in keys[:3] if (found := over_speakers(arm, key)) is not None}
+             for arm in SPEAKER_ARMS}
+    reference = next(fold for fold in folds if fold not in speakers)
+    some = results[f"{speakers[0]}/{SPEAKER_ARMS[0]}"]
+    return {"held_out_speakers": {speaker: per_fold[speaker] for speaker in speakers},
+            "over_speakers": means, "reference_split": plan[f"{reference}/{SPEAKER_ARMS[0]}"][1],
+            "reference": per_fold[reference],
+            "scored_on": "held-out training data" if args.validate else "test set",
+            "test_pairing": some.get("test_pairing"), "audio_dataset": args.audio, "n_total": args.n_total,
+            "n_train": args.train, "n_test": args.test, "seed": args.seed}
+
+
+def speakers_table(document: dict) -> str:
+    """speakers.json as a Markdown table: one row per held-out speaker, their mean, the reference split."""
+    def row(name: str, fold: dict) -> str:
+        cells = [f"{100 * fold[arm]['accuracy']:.1f} %" for arm in SPEAKER_ARMS]
+        used = fold[SPEAKER_ARMS[0]].get("test_utterances", {})
+        return f"| {name} | " + " | ".join(cells) + f" | {used.get('scored', '')} of {used.get('available', '')} |"
+
+    lines = ["| test speakers | " + " | ".join(SPEAKER_ARMS) + " | test utterances scored |",
+             "|---|" + "---|" * (len(SPEAKER_ARMS) + 1)]
+    lines += [row(speaker, fold) for speaker, fold in document["held_out_speakers"].items()]
+    means = document["over_speakers"]
+    lines.append("| mean over speakers | " + " | ".join(f"{100 * means[arm]['accuracy']['mean']:.1f} %"
+                                                     for arm in SPEAKER_ARMS) + " | |")
+    lines.append(row(f"all ({document['reference_split']} split)", document["reference"]))
+    return "\n".join(lines)
