@@ -188,6 +188,7 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     tests = {"accuracy", "accuracy_missing_audio", "accuracy_missing_image"}
     assert metrics["readout"]["vote"] == {key: metrics[key] for key in tests}
     assert set(metrics["readout"]["linear"]) == tests and metrics["readout"]["linear"]["accuracy"] > 0.35
+    assert metrics["test_utterances"]["pairing"] == "random"
     saved = np.load(tmp_path / "arm" / "network.npz")
     assert saved["audio_weights"].shape == (64, 20) and saved["image_weights"].shape == (784, 20)
     assert not (tmp_path / "arm" / "checkpoint.npz").exists()
