@@ -55,16 +55,17 @@ def test_ablation_collects_the_three_variants(tmp_path, fake_arms):
     assert full.inhibition and full.homeostasis and (full.n_train, full.n_test, full.seed) == (100, 10000, 0)
     assert document["command"] == shlex.join(["brainnets", *words])
     assert (tmp_path / "ab.png").exists()
+    assert main(words) == 2  # finished: never overwritten
 
 
 def test_seed_spread_trains_each_seed_in_its_own_folder_and_reports_all(tmp_path, fake_arms):
     fake_arms.metrics = lambda out, settings: {"accuracy": {"seed_0": 0.79, "seed_1": 0.81, "seed_2": 0.83}[out.name]}
     out = tmp_path / "spread"
-    words = ["study", "seeds", "--n-exc", "50", "--work", str(tmp_path / "w"), "--out", str(out),
-             "--seeds", "0", "1", "2"]
+    words = ["study", "seeds", "--dataset", "fashion_mnist", "--n-exc", "50", "--work", str(tmp_path / "w"),
+             "--out", str(out), "--seeds", "0", "1", "2"]
     assert main(words) == 0
     assert {name: settings.seed for name, settings in fake_arms.items()} == {"seed_0": 0, "seed_1": 1, "seed_2": 2}
-    assert {settings.n_exc for settings in fake_arms.values()} == {50}
+    assert {(settings.n_exc, settings.dataset) for settings in fake_arms.values()} == {(50, "fashion_mnist")}
     document = json.loads(out.with_suffix(".json").read_text())
     assert document["accuracy"] == {"0": 0.79, "1": 0.81, "2": 0.83}
     assert document["mean"] == pytest.approx(0.81) and document["std"] == pytest.approx(0.02)

@@ -13,7 +13,7 @@ import json
 from functools import partial
 from pathlib import Path
 
-from ..checkpoint import write_json_atomic
+from ..checkpoint import check_new_result, write_json_atomic
 from ..plotting import plot_bars
 from ..provenance import command_line_of, options_given
 from . import runs
@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    check_new_result(f"{args.out}.json")
     results = run_all({name: partial(runs.train, runs.settings(args, seed=args.seed, **changes),
                                      Path(args.work) / name)
                        for name, changes in VARIANTS.items()}, args.jobs)

@@ -20,11 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser, train: int = 60000, test: boo
     runs and the results go."""
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="model file (TOML), or the name of a shipped model (default: %(default)s)")
+    parser.add_argument("--dataset", default="mnist",
+                        help="mnist (shipped), fashion_mnist or idx:FOLDER, as for `brainnets train`")
     parser.add_argument("--n-exc", type=int, default=100, help="excitatory neurons")
     parser.add_argument("--train", type=int, default=train,
-                        help="training images (the first K of MNIST; default: %(default)s)")
+                        help="training images (the first K of the data set; default: %(default)s)")
     if test:
-        parser.add_argument("--test", type=int, default=10000, help="test images (the first M of MNIST)")
+        parser.add_argument("--test", type=int, default=10000, help="test images (the first M of the data set)")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at the same time")
     parser.add_argument("--work", required=True, help="folder for the training runs")
     parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
@@ -32,13 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser, train: int = 60000, test: boo
 
 def settings(args: argparse.Namespace, **fields) -> Settings:
     """The settings every run of the study shares (``fields`` adds or overrides some)."""
-    shared = {"model": args.model, "n_exc": args.n_exc, "n_train": args.train}
+    shared = {"model": args.model, "dataset": args.dataset, "n_exc": args.n_exc, "n_train": args.train}
     if "test" in args:
         shared["n_test"] = args.test
     return Settings(**{**shared, **fields})
 
 
 def train(settings: Settings, out: str | Path) -> dict:
-    """Train, label and test one network on MNIST into ``out`` in its own process, unless ``out`` holds the
+    """Train, label and test one network into ``out`` in its own process, unless ``out`` holds the
     finished run (a killed one is resumed); returns its metrics."""
     return arms.run_arm_process("unimodal", settings, {"data_dir": None}, out)
