@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from brainnets.checkpoint import RunFolderError, load_arrays, save_arrays_atomic
+from brainnets.datasets import LabelledImages
 from brainnets.cli import main
 from brainnets.stdp.compression import Compression
 from brainnets.stdp.experiment import ExperimentError, Settings, UnimodalExperiment, training_order
@@ -157,3 +158,19 @@ def test_a_random_sparse_network_starts_at_the_asked_connectivity(mnist_train, m
     assert metrics["compression_steps"] == []
     assert metrics["n_synapses"] <= 0.25 * 784 * 10
     assert metrics["connectivity"] == pytest.approx(metrics["n_synapses"] / (784 * 10))
+
+
+def test_settings_added_later_keep_old_checkpoints_resumable():
+    assert {"dataset", "test_repeats"}.isdisjoint(Settings(model=MODEL).identity())
+    changed = Settings(model=MODEL, dataset="fashion_mnist", test_repeats=False).identity()
+    assert changed["dataset"] == "fashion_mnist" and changed["test_repeats"] is False
+
+
+def test_without_test_repeats_every_test_image_is_shown_once(mnist_train, tmp_path):
+    blank = LabelledImages(np.zeros((12, 28, 28), dtype=np.uint8), np.arange(12) % 10)  # never fires enough
+    settings = Settings(model=MODEL, n_exc=10, n_train=20, n_test=12, device="cpp", slots_per_run=40,
+                        test_repeats=False)
+    metrics = UnimodalExperiment(settings, mnist_train, blank, tmp_path / "once", progress=False).run()
+    assert metrics["test_repeats"] is False
+    assert metrics["presentations_per_image"]["test"] == 1.0
+    assert metrics["presentations_per_image"]["assign"] >= 1.0  # the training images are still judged

@@ -29,10 +29,16 @@ from .phases import ExperimentError, Phase, PhasedExperiment  # noqa: F401 - Exp
 from .report import unimodal_report
 
 
+def added_later(default):
+    """A setting added after runs were checkpointed without it: left out of the run's identity while it keeps
+    ``default`` (the behaviour from before it existed), so that those runs still resume."""
+    return dataclasses.field(default=default, metadata={"added_later": True})
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str
-    dataset: str = "mnist"  # mnist, fashion_mnist or idx:FOLDER (datasets.load_images)
+    dataset: str = added_later("mnist")  # mnist, fashion_mnist or idx:FOLDER (datasets.load_images)
     n_exc: int = 100
     n_train: int = 60000
     n_test: int = 10000
@@ -44,6 +50,9 @@ class Settings:
     homeostasis: bool = True
     slots_per_run: int = 250
     compression: Compression = Compression()
+    # D&C's rule at test too (as in their code): a test image that makes fewer than min_spikes is shown again,
+    # brighter. False shows every test image once, whatever it makes: the spike count of Rathi 2.5.4's energy.
+    test_repeats: bool = added_later(True)
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
@@ -66,9 +75,13 @@ def check_run_settings(settings, counts: tuple[str, ...]) -> None:
 
 
 def run_identity(settings) -> dict:
-    """What must match for a checkpoint to be resumed (not how often it is written)."""
+    """What must match for a checkpoint to be resumed (not how often it is written, nor the settings
+    :func:`added_later` while they keep their default)."""
     document = dataclasses.asdict(settings)
     document.pop("checkpoint_seconds")
+    for field in dataclasses.fields(settings):
+        if field.metadata.get("added_later") and document[field.name] == field.default:
+            del document[field.name]
     return document
 
 
@@ -104,7 +117,8 @@ class UnimodalExperiment(PhasedExperiment):
                   stops={step: self.compress for step in self.compression_steps},
                   after=self.finalize if settings.compression.removes_synapses else None),
             Phase("assign", self.assign.images, learning=False, keeps_counts=True),
-            Phase("test", self.test.images, learning=False, keeps_counts=True),
+            Phase("test", self.test.images, learning=False, keeps_counts=True,
+                  unjudged=() if settings.test_repeats else ("exc",)),
         ]
 
     def network(self, structure: dict[str, np.ndarray]) -> UnimodalEnsemble:

@@ -26,7 +26,7 @@ import numpy as np
 from ..audio import DEFAULT_CACHE_DIR, cochleagrams
 from ..datasets import NOISE_KINDS, LabelledImages, degrade_images
 from ..spoken_digits import SpokenDigits
-from .experiment import check_run_settings, run_identity
+from .experiment import added_later, check_run_settings, run_identity
 from .multimodal import CROSSMODAL_KINDS, MultimodalModel, MultimodalNetwork, Pairs
 from .phases import Phase, PhasedExperiment
 from .readout import mean_responses
@@ -53,7 +53,7 @@ class MultimodalSettings:
     device: str = "cpp"
     slots_per_run: int = 20
     audio: str = "shipped"      # where the utterances came from, for the record
-    test_pairing: str = "random"  # one of TEST_PAIRINGS: how test images find their utterance
+    test_pairing: str = added_later("random")  # one of TEST_PAIRINGS: how test images find their utterance
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
@@ -77,10 +77,7 @@ class MultimodalSettings:
         return {name: n for name, n in (("image", self.n_image), ("audio", self.n_audio)) if n > 0}
 
     def identity(self) -> dict:
-        document = run_identity(self)
-        if document["test_pairing"] == "random":  # as before the setting existed: older checkpoints resume
-            del document["test_pairing"]
-        return document
+        return run_identity(self)
 
 
 def _members(corpus: SpokenDigits, label) -> np.ndarray:

@@ -67,7 +67,7 @@ def unimodal_report(experiment: UnimodalExperiment) -> dict:
                     "linear": {"accuracy": float(np.mean(linear_predictions == test.labels))}},
         "n_exc": s.n_exc, "n_train": s.n_train, "n_test": s.n_test, "n_assign": len(assign), "epochs": s.epochs,
         "seed": s.seed, "device": s.device, "inhibition": s.inhibition, "homeostasis": s.homeostasis,
-        "model": s.model, "dataset": s.dataset, "stdp_rule": type(experiment.model.stdp).__name__,
+        "test_repeats": s.test_repeats, "model": s.model, "dataset": s.dataset, "stdp_rule": type(experiment.model.stdp).__name__,
         **experiment.provenance,
         **costs(experiment, per="image"),
         "neurons_assigned_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Brian2 runtime, C++ standalone (default) or CUDA standalone")
     parser.add_argument("--no-inhibition", action="store_true", help="leave out lateral inhibition")
     parser.add_argument("--no-homeostasis", action="store_true", help="keep every threshold fixed")
+    parser.add_argument("--no-test-repeats", action="store_true",
+                        help="show every test image once, even one that makes fewer than the protocol's minimum "
+                             "of spikes (D&C repeat it brighter); the spike count of Rathi's energy measure")
     parser.add_argument("--slots-per-run", type=int, default=250,
                         help="presentations per compiled run (checkpoint granularity)")
     parser.add_argument("--data", default=None, help="folder holding mnist/ (default: the package's shipped data)")
@@ -54,6 +57,7 @@ def settings_from(args: argparse.Namespace, **settings) -> Settings:
     return Settings(model=args.model, dataset=args.dataset, n_exc=args.n_exc, n_train=args.train, n_test=args.test,
                     n_assign=args.assign, epochs=args.epochs, seed=args.seed, device=args.device,
                     inhibition=not args.no_inhibition, homeostasis=not args.no_homeostasis,
+                    test_repeats=not args.no_test_repeats,
                     slots_per_run=args.slots_per_run, **settings)
 
 
