@@ -122,18 +122,20 @@ def load_idx_folder(split: str, folder: str | Path) -> LabelledImages:
     return data
 
 
-DATASETS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+#: the data sets known by name; any other folder of the MNIST layout is ``idx:FOLDER``
+NAMED_DATASETS = ("fashion_mnist", "mnist")
 
 
 def load_images(dataset: str, split: str, data_dir: str | Path | None = None) -> LabelledImages:
     """The ``split`` of an image data set named ``"mnist"``, ``"fashion_mnist"`` or ``"idx:FOLDER"``
-    (``data_dir``: where MNIST is, default the shipped copy)."""
+    (``data_dir``: the folder holding ``mnist/``, or Fashion-MNIST's folder; default the shipped MNIST and
+    Debian's Fashion-MNIST)."""
     if dataset.startswith("idx:"):
         return load_idx_folder(split, dataset[len("idx:"):])
     if dataset == "mnist":
         return load_mnist(split, data_dir)
     if dataset == "fashion_mnist":
-        return load_fashion_mnist(split)
+        return load_fashion_mnist(split, data_dir if data_dir is not None else FASHION_MNIST_DIR)
     raise DataError(f"unknown data set {dataset!r}: expected mnist, fashion_mnist or idx:FOLDER")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import check_run_folder, write_json_atomic
-from ..datasets import DATASETS
+from ..datasets import NAMED_DATASETS, load_images
 from ..devices import DEVICES
 from ..plotting import plot_error_histogram, plot_error_vs_dt, plot_ttfs_raster
 from ..provenance import command_line_of, options_given, provenance
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="model file (TOML), or the name of a shipped model (default: %(default)s)")
     parser.add_argument("--net", choices=NETS, default="fc2")
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
+    parser.add_argument("--dataset", choices=NAMED_DATASETS, default="mnist",
                         help="fashion_mnist needs Debian's dataset-fashion-mnist package")
     parser.add_argument("--train", type=int, default=60000, help="training images (the first K)")
     parser.add_argument("--test", type=int, default=10000, help="test images for the ReLU and closed-form runs")
@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     check_run_folder(out, args.resume, out / "training.pt")
     model = TTFSModel.load(args.model)
     origin = provenance()
-    load, folder = DATASETS[args.dataset], [args.data] if args.data else []
-    train, test = load("train", *folder)[:args.train], load("test", *folder)[:args.test]
+    train = load_images(args.dataset, "train", args.data)[:args.train]
+    test = load_images(args.dataset, "test", args.data)[:args.test]
     x_train, x_test, labels = pixels(train.images), pixels(test.images), test.labels
 
     source = train_source(args, model, train)
