@@ -8,13 +8,17 @@ steps, each constant named in :class:`AudioFrontend` (``models/rathi2018_multimo
 
 1. resample to a common rate (12.5 kHz, TI46's);
 2. Lyon's passive ear, 64 channels, decimated by 10; channel 0 is the cochlea's base (highest frequency);
-3. pad with silence or crop to a fixed number of frames (1500, one per 0.5 ms simulation step);
-4. normalize to "firing probabilities" in [0, 1];
-5. turn them into Poisson rates for the 64 input neurons: a spike probability per step, capped at 1.
+3. optionally (``contrast = "on_off"``, not in the thesis) split each channel into an ON and an OFF input:
+   how far the frame's spectrum lies above and below the corpus' mean spectral shape at the frame's level;
+4. lay the frames over the presentation: in real time (``timing = "real_time"``, the thesis: pad with
+   silence or crop to 1500 frames, one per 0.5 ms step), or ``"stretched"``: the utterance, whatever its
+   length, averaged over ``n_frames`` equal parts that share the presentation (1 part: held still);
+5. normalize to "firing probabilities" in [0, 1];
+6. turn them into Poisson rates: ``peak_rate`` times the probability.
 
 The ear's response (steps 1-2, the slow part) is cached on disk under the SHA-256 of the waveform, its
 sample rate and every parameter the response depends on, so a corpus goes through Lyon's model once per
-filter bank; steps 3-5 take microseconds and are applied to the cached response.
+filter bank; steps 3-6 take microseconds and are applied to the cached response.
 """
 from __future__ import annotations
 
@@ -62,9 +66,11 @@ class AudioFrontend:
     n_frames: int = quantity(positive=True)
     fixed_reference: float = quantity(positive=True)
     presentation: Quantity = quantity(ms, positive=True)
-    spike_probability_scale: float = quantity(nonnegative=True)
+    peak_rate: Quantity = quantity(Hz, positive=True)
     alignment: str = choice("start", "center")
     normalization: str = choice("utterance_max", "fixed")
+    contrast: str = choice("level", "on_off")
+    timing: str = choice("real_time", "stretched", "side_by_side")
     differ: bool = True
     agc: bool = True
 
@@ -92,8 +98,24 @@ class AudioFrontend:
 
     @property
     def frame_duration(self) -> Quantity:
-        """Simulated time per cochleagram frame (0.5 ms in the thesis: the audio plays 2x faster)."""
+        """Simulated time per input frame (0.5 ms in the thesis: the audio plays 2x faster)."""
         return self.presentation / self.n_frames
+
+    @property
+    def n_inputs(self) -> int:
+        """Input neurons: one per channel, or an ON and an OFF one per channel; side by side, that many per part."""
+        per_frame = self.n_channels * (2 if self.contrast == "on_off" else 1)
+        return per_frame * (self.n_frames if self.timing == "side_by_side" else 1)
+
+    @property
+    def frames_shown(self) -> int:
+        """Frames the presentation steps through (side by side: the parts are one still frame)."""
+        return 1 if self.timing == "side_by_side" else self.n_frames
+
+    @property
+    def needs_profile(self) -> bool:
+        """Whether the input depends on the corpus' mean spectral shape (:func:`spectral_profile`)."""
+        return self.contrast == "on_off"
 
     def center_frequencies(self) -> np.ndarray:
         """Centre frequency (Hz) of each output channel, channel 0 highest (Slaney's DesignLyonFilters)."""
@@ -193,7 +215,7 @@ def fill_cache(corpus: SpokenDigits, frontend: AudioFrontend, cache_dir: str | P
 
 
 def fit_frames(response: np.ndarray, n_frames: int, alignment: str) -> np.ndarray:
-    """Step 3: crop or pad with zeros (silence) to ``n_frames``, keeping the start or centred."""
+    """Step 4 in real time: crop or pad with zeros (silence) to ``n_frames``, keeping the start or centred."""
     extra = len(response) - n_frames
     if extra >= 0:
         first = extra // 2 if alignment == "center" else 0
@@ -202,44 +224,88 @@ def fit_frames(response: np.ndarray, n_frames: int, alignment: str) -> np.ndarra
     return np.pad(response, ((before, -extra - before), (0, 0)))
 
 
+def stretch_frames(response: np.ndarray, n_frames: int) -> np.ndarray:
+    """Step 4 stretched: the mean of each of ``n_frames`` equal parts of the utterance (frames weighted by
+    how much of them falls in the part, so that any length maps onto any number of parts)."""
+    length = len(response)
+    edges = np.linspace(0, length, n_frames + 1)
+    cumulative = np.concatenate([np.zeros((1, response.shape[1])), np.cumsum(response, axis=0, dtype=np.float64)])
+    positions = np.arange(length + 1)
+    at_edges = np.stack([np.interp(edges, positions, column) for column in cumulative.T], axis=1)
+    return np.diff(at_edges, axis=0) / np.diff(edges)[:, None]
+
+
+def on_off(response: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Step 3: (frames, 2 * channels), ON channels first: the positive and negative parts of each frame's
+    deviation from ``profile`` (a spectral shape summing to 1) scaled to the frame's summed level. Silence
+    stays silent, and an utterance whose spectrum has the corpus' mean shape drives neither."""
+    expected = profile[None, :] * response.sum(axis=1, keepdims=True)
+    return np.concatenate([np.maximum(response - expected, 0), np.maximum(expected - response, 0)], axis=1)
+
+
 def normalize(response: np.ndarray, frontend: AudioFrontend) -> np.ndarray:
-    """Step 4: firing probabilities in [0, 1], divided by the utterance's maximum or by a fixed reference."""
+    """Step 5: firing probabilities in [0, 1], divided by the utterance's maximum or by a fixed reference."""
     if frontend.normalization == "fixed":
         return np.clip(response / frontend.fixed_reference, 0, 1)
     peak = response.max()
     return response / peak if peak > 0 else response
 
 
+def input_frames(response: np.ndarray, frontend: AudioFrontend, profile: np.ndarray | None = None) -> np.ndarray:
+    """Steps 3-5 on an ear response: (frames_shown, n_inputs) float32 firing probabilities in [0, 1]."""
+    if frontend.needs_profile:
+        if profile is None:
+            raise ValueError(f"contrast = {frontend.contrast!r} needs the corpus' spectral profile")
+        response = on_off(response, profile)
+    if frontend.timing == "stretched":
+        response = stretch_frames(response, frontend.n_frames)
+    elif frontend.timing == "side_by_side":
+        response = stretch_frames(response, frontend.n_frames).reshape(1, -1)
+    else:
+        response = fit_frames(response, frontend.n_frames, frontend.alignment)
+    return normalize(response, frontend).astype(np.float32)
+
+
 def cochleagram(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend,
-                cache_dir: str | Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
-    """Steps 1-4: (n_frames, n_channels) float32 firing probabilities in [0, 1], channel 0 the base."""
-    response = cached_ear_response(waveform, sample_rate, frontend, cache_dir)
-    return normalize(fit_frames(response, frontend.n_frames, frontend.alignment), frontend).astype(np.float32)
+                cache_dir: str | Path | None = DEFAULT_CACHE_DIR, profile: np.ndarray | None = None) -> np.ndarray:
+    """Steps 1-5: (n_frames, n_inputs) float32 firing probabilities in [0, 1], channel 0 the base."""
+    return input_frames(cached_ear_response(waveform, sample_rate, frontend, cache_dir), frontend, profile)
 
 
 def cochleagrams(corpus: SpokenDigits, frontend: AudioFrontend,
-                 cache_dir: str | Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
-    """Every utterance of ``corpus``: (n, n_frames, n_channels) float32 firing probabilities."""
-    result = np.empty((len(corpus), frontend.n_frames, frontend.n_channels), dtype=np.float32)
+                 cache_dir: str | Path | None = DEFAULT_CACHE_DIR, profile: np.ndarray | None = None) -> np.ndarray:
+    """Every utterance of ``corpus``: (n, n_frames, n_inputs) float32 firing probabilities."""
+    result = np.empty((len(corpus), frontend.frames_shown, frontend.n_inputs), dtype=np.float32)
     for k, (waveform, rate) in enumerate(zip(corpus.waveforms, corpus.sample_rates)):
-        result[k] = cochleagram(waveform, int(rate), frontend, cache_dir)
+        result[k] = cochleagram(waveform, int(rate), frontend, cache_dir, profile)
     return result
+
+
+def spectral_profile(corpus: SpokenDigits, frontend: AudioFrontend,
+                     cache_dir: str | Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
+    """The corpus' mean spectral shape: the ear's response summed over every frame of every utterance,
+    divided by its sum (so that it weighs loud frames more, as the ON/OFF split at a frame's level does)."""
+    total = np.zeros(frontend.n_channels)
+    for waveform, rate in zip(corpus.waveforms, corpus.sample_rates):
+        total += cached_ear_response(waveform, int(rate), frontend, cache_dir).sum(axis=0)
+    if not total.sum() > 0:
+        raise ValueError("the corpus is silent: no spectral profile")
+    return total / total.sum()
 
 
 # --------------------------------------------------------------------------------------- spike input
 
 def poisson_rates(probabilities: np.ndarray, frontend: AudioFrontend) -> np.ndarray:
-    """Input rates in Hz, same shape: spike probability per frame ``min(1, scale * p)`` over the frame's
-    duration, so the rates lie in [0, 1 / frame_duration] (0-2 kHz with the thesis' 0.5 ms frames)."""
-    per_frame = np.clip(frontend.spike_probability_scale * np.asarray(probabilities, dtype=np.float64), 0, 1)
-    return per_frame / float(frontend.frame_duration / second)
+    """Input rates in Hz, same shape: ``peak_rate`` times the firing probability (0-2 kHz in the thesis,
+    a spike probability of up to 1 per 0.5 ms frame)."""
+    return np.asarray(probabilities, dtype=np.float64) * float(frontend.peak_rate / Hz)
 
 
-def poisson_raster(rates: np.ndarray, frontend: AudioFrontend, rng: np.random.Generator) -> np.ndarray:
-    """Boolean (n_frames, n_channels) spikes: channel c fires in frame t with probability
-    ``rates[t, c] * frame_duration``, independently: a Poisson process sampled once per frame.
+def poisson_raster(rates: np.ndarray, dt: Quantity, rng: np.random.Generator) -> np.ndarray:
+    """Boolean (steps, inputs) spikes: input c fires in step t with probability ``rates[t, c] * dt``,
+    independently: a Poisson process sampled once per time step (one row of ``rates`` per step).
 
-    Numpy twin of the audio stream's Brian2 input neurons (:data:`~brainnets.stdp.protocol.POISSON_SPIKE`,
-    one frame per time step) at the starting intensity, given the rates of :func:`poisson_rates`."""
-    probability = np.asarray(rates) * float(frontend.frame_duration / second)
+    Numpy twin of the audio stream's Brian2 input neurons (:data:`~brainnets.stdp.protocol.POISSON_SPIKE`)
+    at the starting intensity, given the rates of :func:`poisson_rates`."""
+    probability = np.asarray(rates) * float(dt / second)
     return rng.random(probability.shape) < probability

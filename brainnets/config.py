@@ -195,17 +195,38 @@ def load_section(cls: type[T], table: dict, where: str, **given) -> T:
         raise ConfigError(f"{where}: {error}") from None
 
 
-def read_toml(path: str | Path) -> dict:
+def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     """Parse a TOML file (or a shipped model named as :func:`.resources.model_file` allows), naming the file in
-    any error."""
+    any error.
+
+    A file whose top level says ``base = "OTHER.toml"`` (next to it, or a shipped model's name) holds only what
+    differs from OTHER: the result is OTHER's tables with every key the file gives replaced, table by table."""
     path = model_file(path)
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            document = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"model file not found: {path}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    base = document.pop("base", None)
+    if base is None:
+        return document
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base must name a model file, got {base!r}")
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: its bases lead back to itself")
+    beside = path.parent / base
+    return _replace_keys(read_toml(beside if beside.is_file() else base, (*_seen, path.resolve())), document)
+
+
+def _replace_keys(base: dict, changes: dict) -> dict:
+    """``base`` with the values of ``changes`` put in, nested tables merged key by key."""
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = (_replace_keys(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict)
+                       else value)
+    return merged
 
 
 def require_table(document: dict, name: str, path: str | Path) -> dict:

@@ -2,7 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, defaultclock, ms, second
+from brian2 import Network, SpikeMonitor, defaultclock, kHz, ms, second
 
 from brainnets import audio
 from brainnets.audio import (AudioFrontend, cache_key, cochleagram, cochleagrams, fill_cache, fit_frames,
@@ -170,9 +170,9 @@ def test_rates_are_bounded_and_the_raster_follows_them(frontend, zero):
     rates = poisson_rates(probabilities, frontend)
     assert rates.shape == (1500, 64) and rates.min() >= 0 and rates.max() == pytest.approx(2000)
     np.testing.assert_allclose(rates, probabilities * 2000, rtol=1e-6)
-    doubled = poisson_rates(probabilities, dataclasses.replace(frontend, spike_probability_scale=2.0))
-    assert doubled.max() == pytest.approx(2000) and doubled.mean() > rates.mean()
-    raster = poisson_raster(rates, frontend, np.random.default_rng(7))
+    doubled = poisson_rates(probabilities, dataclasses.replace(frontend, peak_rate=4 * kHz))
+    np.testing.assert_allclose(doubled, 2 * rates)
+    raster = poisson_raster(rates, frontend.frame_duration, np.random.default_rng(7))
     assert raster.shape == (1500, 64) and raster.dtype == bool
     expected = rates.sum() * 0.5e-3
     assert abs(raster.sum() - expected) < 5 * np.sqrt(expected)
@@ -196,7 +196,7 @@ def test_the_audio_streams_brian2_input_fires_as_its_numpy_twin(numpy_runtime, f
     brian2_raster[np.round(np.asarray(spikes.t / frontend.frame_duration)).astype(int), np.asarray(spikes.i)] = True
     assert spikes.num_spikes == brian2_raster.sum()  # at most one spike per step and channel
     rates = poisson_rates(probabilities, frontend)
-    numpy_raster = poisson_raster(rates, frontend, np.random.default_rng(3))
+    numpy_raster = poisson_raster(rates, frontend.frame_duration, np.random.default_rng(3))
     expected = rates.sum(axis=0) * float(frontend.frame_duration / second)
     for raster in (brian2_raster, numpy_raster):
         assert not raster[rates == 0].any()
@@ -218,3 +218,41 @@ def test_plot_cochleagram_writes_a_png(frontend, zero, tmp_path):
     plot_cochleagram(probabilities[:600], path, frame_rate=1250, center_frequencies=frontend.center_frequencies(),
                      title='"0"')
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------- contrast and timing (the tuned model)
+
+def test_stretch_frames_averages_equal_parts_of_any_length():
+    frames = np.arange(1.0, 7.0)[:, None] * [1.0, 10.0]  # 6 frames, 2 channels
+    np.testing.assert_allclose(audio.stretch_frames(frames, 3), [[1.5, 15], [3.5, 35], [5.5, 55]])
+    np.testing.assert_allclose(audio.stretch_frames(frames, 1), [frames.mean(axis=0)])
+    # 6 frames into 4 parts of 1.5 frames: each part weighs the frames it covers by how much of them it holds
+    np.testing.assert_allclose(audio.stretch_frames(frames, 4)[:, 0], [(1 + 0.5 * 2) / 1.5, (0.5 * 2 + 3) / 1.5,
+                                                                      (4 + 0.5 * 5) / 1.5, (0.5 * 5 + 6) / 1.5])
+    assert audio.stretch_frames(frames[:2], 8).shape == (8, 2)  # more parts than frames: each frame repeated
+
+
+def test_on_off_channels_carry_the_deviation_from_the_mean_shape_at_the_frames_level():
+    profile = np.array([0.5, 0.25, 0.25])
+    frames = np.array([[2.0, 1.0, 1.0],   # the mean shape: neither ON nor OFF
+                       [0.0, 0.0, 0.0],   # silence stays silent
+                       [1.0, 2.0, 1.0]])  # more of channel 1 and less of channel 0 than the shape at level 4
+    np.testing.assert_allclose(audio.on_off(frames, profile), [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0],
+                                                               [0, 1, 0, 1, 0, 0]])
+
+
+def test_the_tuned_front_end_lays_five_parts_of_on_off_inputs_side_by_side(zero):
+    tuned = MultimodalModel.load("rathi2018_multimodal_tuned").frontend
+    assert (tuned.contrast, tuned.timing, tuned.n_inputs, tuned.frames_shown) == ("on_off", "side_by_side", 640, 1)
+    corpus = load_shipped()
+    profile = audio.spectral_profile(corpus, tuned, cache_dir=None)
+    assert profile.shape == (64,) and profile.min() >= 0 and profile.sum() == pytest.approx(1)
+    still = cochleagram(*zero, tuned, cache_dir=None, profile=profile)
+    assert still.shape == (1, 640) and still.max() == 1 and still.min() >= 0
+    parts = audio.stretch_frames(audio.on_off(audio.ear_response(*zero, tuned), profile), 5)  # (5, 128)
+    np.testing.assert_allclose(still[0], (parts / parts.max()).ravel(), rtol=1e-5)
+    with pytest.raises(ValueError, match="needs the corpus' spectral profile"):
+        cochleagram(*zero, tuned, cache_dir=None)
+    in_time = dataclasses.replace(tuned, timing="stretched")
+    np.testing.assert_allclose(cochleagram(*zero, in_time, cache_dir=None, profile=profile), parts / parts.max(),
+                               rtol=1e-5)

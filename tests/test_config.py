@@ -171,3 +171,20 @@ def test_given_fields_come_from_the_caller_not_the_file(model):
     assert load_section(DiehlCookModel, document, "x", source="here").source == "here"
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['source'\]"):
         load_section(DiehlCookModel, {**document, "source": "file"}, "x", source="here")
+
+
+def test_a_model_file_with_a_base_holds_only_what_differs(tmp_path):
+    tuned = config.read_toml("rathi2018_multimodal_tuned")
+    literal = config.read_toml("rathi2018_multimodal")
+    assert tuned["audio_frontend"]["contrast"] == "on_off" and literal["audio_frontend"]["contrast"] == "level"
+    assert tuned["audio_frontend"]["ear_q"] == literal["audio_frontend"]["ear_q"]  # kept from the base
+    assert tuned["audio_ensemble"]["stdp"]["tau"] == literal["audio_ensemble"]["stdp"]["tau"]
+    assert tuned["crossmodal"] == literal["crossmodal"]
+    mine = tmp_path / "mine.toml"  # elsewhere, naming a shipped base
+    mine.write_text('base = "rathi2018_multimodal_tuned"\n[crossmodal]\nfraction = 0.1\n')
+    model = multimodal.MultimodalModel.load(mine)
+    assert model.crossmodal.fraction == 0.1 and model.frontend.contrast == "on_off"
+    loop = tmp_path / "loop.toml"
+    loop.write_text('base = "loop.toml"\n')
+    with pytest.raises(ConfigError, match="bases lead back to itself"):
+        config.read_toml(loop)

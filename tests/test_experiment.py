@@ -31,6 +31,8 @@ def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_tes
     for name in ("metrics.json", "receptive_fields.png", "confusion.png", "network.npz", "settings.json"):
         assert (tmp_path / "run" / name).exists(), name
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
+    told = json.loads((tmp_path / "run" / "progress.json").read_text())  # what a study's progress bar reads
+    assert told["total"] >= 1500 and told["done"] <= told["total"]
     stored = json.loads((tmp_path / "run" / "metrics.json").read_text())
     for key in ("accuracy", "n_exc", "n_train", "n_test", "epochs", "train_seconds", "train_ms_per_image",
                 "eval_seconds", "seed", "device", "brian2_version"):

@@ -25,7 +25,7 @@ def test_multimodal_study_runs_every_arm_and_tabulates_them(tmp_path, monkeypatc
 
     def run_arm_process(kind, settings, data, out):
         assert kind == "multimodal"
-        name = str(out.relative_to(tmp_path / "mm" / "arms"))
+        name = "/".join(out.parts[out.parts.index("arms") + 1:])
         planned[name], data_given[name] = settings, data
         accuracy = 0.9 if "multimodal" in out.name else 0.7
         linear = {"accuracy": accuracy + 0.05}
@@ -69,6 +69,27 @@ def test_multimodal_study_runs_every_arm_and_tabulates_them(tmp_path, monkeypatc
         parse("--split", "by-colour", "--out", str(tmp_path / "other"))
     with pytest.raises(RunFolderError):  # finished: never overwritten
         multimodal.run(parse("--out", str(tmp_path / "mm")))
+    planned.clear()
+    multimodal.run(parse("--arms", "audio_only", "multimodal", "--out", str(tmp_path / "two")))
+    assert sorted(planned) == ["audio_only", "multimodal"]
+    with pytest.raises(ValueError, match="--arms: no arm 'sound_only'"):
+        multimodal.run(parse("--arms", "sound_only", "--out", str(tmp_path / "three")))
+
+
+def test_the_main_jobs_table_shows_the_literal_models_committed_numbers_beside_the_tuned_ones():
+    """Read from the package's reference/multimodal_literal.json for the main job's own configuration only."""
+    literal = multimodal.literal_results(parse())
+    assert literal is not None and set(literal) == {"image_only", "audio_only", "multimodal",
+                                                     "multimodal_no_crossmodal"}
+    assert multimodal.literal_results(parse("--model", multimodal.LITERAL_MODEL)) is None  # it is the literal model
+    assert multimodal.literal_results(parse("--train", "77")) is None  # nothing committed for that configuration
+    assert multimodal.literal_results(parse("--validate")) is None
+    fsdd = multimodal.literal_results(parse("--audio", "fsdd:../shared/data/fsdd/recordings", "--train", "10000",
+                                            "--test", "2000"))
+    assert fsdd["audio_only"]["accuracy"] == 0.6095
+    results = {"audio_only": {"accuracy": 0.9, "readout": {"linear": {"accuracy": 0.95}}}}
+    row = next(line for line in multimodal.table(results, literal).splitlines() if line.startswith("| audio_only"))
+    assert row == f"| audio_only | 90.0 % | 95.0 % |  |  | {100 * literal['audio_only']['accuracy']:.1f} % |  | 96.0 % |"
 
 
 def test_multimodal_sweep_trains_each_arm_once_and_draws_figs_3_11_and_3_12(tmp_path, monkeypatch):

@@ -148,3 +148,19 @@ def test_ensemble_statistics_tell_alike_neurons_from_specialists(tmp_path):
     assert main(words) == 0
     assert json.loads((tmp_path / "stats.json").read_text())["command"] == shlex.join(["brainnets", *words])
     assert main(["study", "ensemble-stats", str(tmp_path / "absent")]) == 2
+
+
+def test_run_all_follows_the_items_each_arm_has_shown(tmp_path):
+    """The study's progress bar adds up the arms' progress files; an arm not yet started counts as 0 of 0."""
+    from brainnets.studies.arms import _progress_of, run_all
+
+    def arm(name: str, done: int) -> dict:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "progress.json").write_text(json.dumps({"done": done, "total": 10}))
+        return {"name": name}
+
+    results = run_all({"a": lambda: arm("a", 10), "b": lambda: arm("b", 4)}, jobs=2, progress=False,
+                      folders={"a": tmp_path / "a", "b": tmp_path / "b"})
+    assert results == {"a": {"name": "a"}, "b": {"name": "b"}}
+    assert _progress_of(tmp_path / "b") == (4, 10) and _progress_of(tmp_path / "never") == (0, 0)

@@ -108,14 +108,12 @@ class MultimodalModel:
 
     def stream(self, modality: str) -> Stream:
         """The input stream of a modality: pixels at D&C's rate per grey level, or cochleagram frames whose
-        value p becomes a spike probability of ``spike_probability_scale * p`` per frame at the starting
-        intensity (audio.poisson_rates)."""
+        value p becomes a rate of ``peak_rate * p`` at the starting intensity (audio.poisson_rates)."""
         image = self.ensembles["image"].protocol
         if modality == "image":
             return Stream("image", 784, image.rate_per_pixel)
         f = self.frontend
-        per_unit = f.spike_probability_scale / f.frame_duration / image.intensity_start
-        return Stream("audio", f.n_channels, per_unit, n_frames=f.n_frames)
+        return Stream("audio", f.n_inputs, f.peak_rate / image.intensity_start, n_frames=f.frames_shown)
 
 
 def _ensemble(path: str | Path, name: str, table: dict | None) -> DiehlCookModel:
@@ -129,7 +127,8 @@ def _ensemble(path: str | Path, name: str, table: dict | None) -> DiehlCookModel
     base = overrides.pop("base", None)
     if base is None:
         raise ConfigError(f"{path} [{name}]: missing key 'base' (the Diehl & Cook model file)")
-    return DiehlCookModel.load(model_file(path).parent / base, overrides=overrides)
+    beside = model_file(path).parent / base
+    return DiehlCookModel.load(beside if beside.is_file() else base, overrides=overrides)
 
 
 class CrossmodalLinks:

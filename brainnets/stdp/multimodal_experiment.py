@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import DEFAULT_CACHE_DIR, cochleagrams
+from ..audio import DEFAULT_CACHE_DIR, cochleagrams, spectral_profile
 from ..datasets import NOISE_KINDS, LabelledImages, degrade_images
 from ..spoken_digits import SpokenDigits
 from .experiment import added_later, check_run_settings, run_identity
@@ -135,6 +135,9 @@ class MultimodalExperiment(PhasedExperiment):
                  for k, (split, data, n) in enumerate((("train", train_images, settings.n_train),
                                                        ("test", test_images, settings.n_test)))}
         banks = {"train": audio[0], "test": audio[1]}
+        frontend = self.model.frontend
+        #: The training utterances' mean spectral shape, where the front end's contrast needs it.
+        self.profile = spectral_profile(banks["train"], frontend, cache_dir) if frontend.needs_profile else None
         self.pairs = {}
         for split in ("train", "test"):  # training pairs always drawn at random (Rathi reuses utterances)
             pairing = settings.test_pairing if split == "test" else "random"
@@ -142,7 +145,7 @@ class MultimodalExperiment(PhasedExperiment):
             if split == "test":
                 self.test_utterances = utterance_use(chosen, banks[split], pairing)
             used, index = np.unique(chosen, return_inverse=True)
-            sounds = cochleagrams(banks[split].subset(used), self.model.frontend, cache_dir)[index]
+            sounds = cochleagrams(banks[split].subset(used), frontend, cache_dir, self.profile)[index]
             self.pairs[split] = Pairs(noisy[split] if "image" in settings.sizes else None,
                                       sounds if "audio" in settings.sizes else None)
         self.n_assign = settings.n_assign or settings.n_train

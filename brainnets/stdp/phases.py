@@ -25,6 +25,9 @@ from ..provenance import provenance
 from .ensemble import PresentedNetwork
 from .simulation import EnsembleSimulation
 
+#: A running experiment's items shown so far over all phases, for a parent process's progress bar.
+PROGRESS_FILE = "progress.json"
+
 
 class ExperimentError(RuntimeError):
     """The output folder or the settings do not allow this run (finished, or a different run)."""
@@ -152,9 +155,19 @@ class PhasedExperiment:
                 phase.stops[self.position]()
             self.seconds[phase.name] += time.perf_counter() - started
             bar.update(shown.n_done)
+            self._tell_progress()
             if time.perf_counter() - self._saved_at > self.settings.checkpoint_seconds:
                 self._save()
         bar.close()
+
+    def _tell_progress(self) -> None:
+        """Write :data:`PROGRESS_FILE` (items shown, items in all phases), at most every few seconds."""
+        now = time.perf_counter()
+        if now - getattr(self, "_told_at", -np.inf) < 2.0:
+            return
+        self._told_at = now
+        done = sum(len(phase.items) for phase in self.phases[:self.phase]) + self.position
+        write_json_atomic(self.out / PROGRESS_FILE, {"done": done, "total": sum(len(p.items) for p in self.phases)})
 
     def _count_activity(self, phase: str, shown) -> None:
         fan_out = np.concatenate([layer.connections.sum(axis=1) for layer in self.sim.ensemble.layers])

@@ -14,13 +14,14 @@ import json
 import subprocess
 import sys
 import typing
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
 
 from ..checkpoint import write_json_atomic
+from ..stdp.phases import PROGRESS_FILE
 
 #: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``.
 RUNNERS = {
@@ -67,16 +68,38 @@ def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
     return json.loads(metrics.read_text())
 
 
-def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = True) -> dict[str, dict]:
-    """Call every task, ``jobs`` at a time, in the order given, with a progress bar of the tasks finished;
-    returns ``{name: result}``."""
+def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = True,
+            folders: dict[str, Path] | None = None) -> dict[str, dict]:
+    """Call every task, ``jobs`` at a time, in the order given; returns ``{name: result}``.
+
+    The progress bar counts the tasks finished, or, given each task's output ``folders``, the items its
+    experiment has shown (its :data:`~brainnets.stdp.phases.PROGRESS_FILE`), over the arms started so far."""
     with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(tasks), desc="arms finished", unit="arm",
-                                                 disable=not progress) as bar:
+                                                 disable=not progress or folders is not None) as bar, \
+            tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
-        for future in as_completed(futures.values()):
-            future.result()
-            bar.update()
+        pending = set(futures.values())
+        while pending:
+            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()
+                bar.update()
+            if folders is not None:
+                shown = [_progress_of(folder) for folder in folders.values()]
+                items.total = sum(total for _, total in shown)
+                items.n = sum(done for done, _ in shown)
+                items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished")
+                items.refresh()
         return {name: future.result() for name, future in futures.items()}
+
+
+def _progress_of(folder: Path) -> tuple[int, int]:
+    """(items shown, items in all) of the experiment running in ``folder``; (0, 0) before it starts."""
+    try:
+        told = json.loads((Path(folder) / PROGRESS_FILE).read_text())
+        return int(told["done"]), int(told["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0, 0
 
 
 # -- the run-arm subcommand ------------------------------------------------------------------------------

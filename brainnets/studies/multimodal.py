@@ -51,19 +51,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import AudioFrontend, cochleagram, fill_cache
+from ..audio import AudioFrontend, cached_ear_response, fill_cache, normalize
 from ..checkpoint import check_run_folder, write_json_atomic
 from ..datasets import LabelledImages, load_mnist
 from ..devices import DEVICES
 from ..plotting import plot_bars, plot_cochleagram, plot_lines, plot_link_census
 from ..provenance import command_line_of, options_given, provenance
+from ..resources import model_file, package_folder
 from ..spoken_digits import (SPLITS, SpokenDigits, load_spoken_digits, named_test_speakers, shared_recordings,
                               split_spoken_digits)
 from ..stdp.multimodal import MultimodalModel
 from ..stdp.multimodal_experiment import TEST_PAIRINGS, MultimodalExperiment, MultimodalSettings
 from .arms import from_table, run_all, run_arm_process
 
-DEFAULT_MODEL = "rathi2018_multimodal"
+#: The model the main job uses: the literal one with the deviations chosen on held-out data.
+DEFAULT_MODEL = "rathi2018_multimodal_tuned"
+#: The thesis-literal model, whose committed results the table prints beside the tuned model's.
+LITERAL_MODEL = "rathi2018_multimodal"
 
 #: Rathi 2021 on MNIST + TI46, for the table: 100 neurons (3.6.5, 3.8: 18 % cross-modal links) and the
 #: largest networks, 6400 neurons (3.6.1-3.6.4, where the noisy and missing-input numbers come from).
@@ -112,6 +116,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also the noisy-MNIST arms")
     parser.add_argument("--manual", action="store_true",
                         help="also the arm with cross-modal links made by hand after 5,000 pairs (Rathi 3.8)")
+    parser.add_argument("--arms", nargs="+", metavar="ARM",
+                        help="train only these arms of the comparison (e.g. audio_only), to study one of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICES, default="cpp")
     parser.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
@@ -317,27 +323,46 @@ def report_sweep(results: dict[str, dict], args: argparse.Namespace, out: Path, 
 
 
 def draw_a_zero(corpus: SpokenDigits, frontend: AudioFrontend, path: Path) -> None:
-    """Fig. 3.4: the corpus' first "0" as the audio ensemble receives it (the whole presentation window)."""
+    """Fig. 3.4: the cochleagram of the corpus' first "0", Lyon's ear in real time, normalized as the front end
+    normalizes (what the thesis' audio ensemble receives, before any ON/OFF split or stretching)."""
     zeros = np.flatnonzero(corpus.labels == 0)
     first = int(zeros[0]) if zeros.size else 0  # a corpus without a "0" shows its first utterance
-    probabilities = cochleagram(corpus.waveforms[first], int(corpus.sample_rates[first]), frontend)
+    probabilities = normalize(cached_ear_response(corpus.waveforms[first], int(corpus.sample_rates[first]), frontend),
+                              frontend)
     plot_cochleagram(probabilities, path, frame_rate=frontend.rate_hz / frontend.decimation,
                      center_frequencies=frontend.center_frequencies(),
                      title=f'"{corpus.labels[first]}", {corpus.paths[first].name}')
 
 
-def table(results: dict[str, dict]) -> str:
+def literal_results(args: argparse.Namespace) -> dict | None:
+    """The thesis-literal model's committed accuracies (arm -> accuracy, linear, missing_audio, missing_image)
+    for the configuration the options describe, when the package ships them (reference/multimodal_literal.json)
+    and the run uses another model; else None."""
+    if args.validate or model_file(args.model).resolve() == model_file(LITERAL_MODEL).resolve():
+        return None
+    document = json.loads((package_folder("reference") / "multimodal_literal.json").read_text())
+    asked = {"audio": args.audio, "split": args.split, "n_total": args.n_total, "n_train": args.train,
+             "n_test": args.test}
+    return next((run["arms"] for run in document["runs"] if all(run[key] == value for key, value in asked.items())),
+                None)
+
+
+def table(results: dict[str, dict], literal: dict | None = None) -> str:
     """The results as a Markdown table beside the thesis' numbers: accuracies by the thesis' vote, and the
-    linear readout of the spike counts on the full test."""
+    linear readout of the spike counts on the full test; with ``literal`` (:func:`literal_results`), the
+    thesis-literal model's vote accuracy in the same configuration too."""
     def percent(value):
         return "" if value is None else f"{100 * value:.1f} %"
 
-    lines = ["| arm | accuracy | linear readout | missing audio | missing image | thesis, 100 neurons "
-             "| thesis, 6400 neurons |",
-             "|---|---|---|---|---|---|---|"]
+    literal_column = " literal model |" if literal else ""
+    lines = ["| arm | accuracy | linear readout | missing audio | missing image |" + literal_column +
+             " thesis, 100 neurons | thesis, 6400 neurons |",
+             "|---|---|---|---|---|---|---|" + ("---|" if literal else "")]
     for name, metrics in results.items():
         cells = [metrics.get(key) for key in ("accuracy", "accuracy_missing_audio", "accuracy_missing_image")]
         cells.insert(1, metrics.get("readout", {}).get("linear", {}).get("accuracy"))
+        if literal:
+            cells.append(literal.get(name, {}).get("accuracy"))
         cells += [THESIS_100.get(name), THESIS_6400.get(name)]
         lines.append(f"| {name} | " + " | ".join(percent(value) for value in cells) + " |")
     return "\n".join(lines)
@@ -358,6 +383,9 @@ def run(args: argparse.Namespace) -> dict:
     if args.speakers and (args.sweep or args.noise or args.manual or args.test_audio or args.summary):
         raise ValueError("--speakers trains the audio-only and multimodal arms only: leave out --sweep, --noise, "
                          "--manual, --test-audio and --summary")
+    if args.arms and (args.speakers or args.summary):
+        raise ValueError("--arms picks arms of the comparison or the sweep: leave out --speakers and --summary, "
+                         "which need every arm")
     if args.test_audio and args.validate:
         raise ValueError("--validate never scores on test utterances: leave out --test-audio")
     origin = provenance()
@@ -369,6 +397,11 @@ def run(args: argparse.Namespace) -> dict:
     else:
         arms = (sweep_arms(args.n_total, args.fractions, args.seeds, args.seed, model_fraction) if args.sweep
                 else comparison_arms(args.n_total, args.noise, args.manual))
+        if args.arms:
+            unknown = sorted(set(args.arms) - set(arms))
+            if unknown:
+                raise ValueError(f"--arms: no arm {unknown[0]!r}; the arms are {', '.join(arms)}")
+            arms = {name: arm for name, arm in arms.items() if name in args.arms}
         plan = {name: (arm, args.split) for name, arm in arms.items()}
     test_audio = None
     for split in dict.fromkeys(split for _, split in plan.values()):  # a bad --split fails here too
@@ -384,7 +417,8 @@ def run(args: argparse.Namespace) -> dict:
     results = run_all({name: partial(run_arm_process, "multimodal", settings[name],
                                      {"audio": args.audio, "split": split, "validate": args.validate, **given},
                                      out / "arms" / name)
-                       for name, (_, split) in plan.items()}, args.jobs, progress=not args.quiet)
+                       for name, (_, split) in plan.items()}, args.jobs, progress=not args.quiet,
+                      folders={name: out / "arms" / name for name in plan})
     command = command_line_of(["multimodal"], options_given(args, add_arguments))
     if args.speakers:
         document = {**report_speakers(results, plan, args), **origin, "command": command}
@@ -404,7 +438,7 @@ def run(args: argparse.Namespace) -> dict:
     plot_bars({name.replace("/", "\n"): 100 * metrics["accuracy"] for name, metrics in results.items()},
               out / "accuracies.png", ylabel="test accuracy (%)",
               title=f"{args.n_total} neurons per arm, {args.train} training pairs ({args.audio})")
-    print(table(results))
+    print(table(results, literal_results(args)))
     print(accuracies_json(results))
     return document
 
