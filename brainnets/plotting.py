@@ -69,16 +69,17 @@ def plot_confusion(matrix: np.ndarray, path: str | Path, title: str = "") -> Non
 
 
 def plot_bars(values: dict[str, float], path: str | Path, ylabel: str, title: str = "",
-              reference: dict[str, float] | None = None) -> None:
-    """Bars for named values, with optional published reference values beside them."""
+              reference: dict[str, float] | None = None, legend: tuple[str, str] = ("brainnets", "published")) -> None:
+    """Bars for named values, with optional reference values beside them (published ones, by default);
+    ``legend`` names the two series."""
     names = list(values)
     x = np.arange(len(names))
     figure, axes = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
     width = 0.38 if reference else 0.6
-    bars = axes.bar(x - (width / 2 if reference else 0), [values[n] for n in names], width, label="brainnets")
+    bars = axes.bar(x - (width / 2 if reference else 0), [values[n] for n in names], width, label=legend[0])
     axes.bar_label(bars, fmt="%.3g", fontsize=8)
     if reference:
-        ref = axes.bar(x + width / 2, [reference.get(n, np.nan) for n in names], width, label="published",
+        ref = axes.bar(x + width / 2, [reference.get(n, np.nan) for n in names], width, label=legend[1],
                        color="0.75")
         axes.bar_label(ref, fmt="%.3g", fontsize=8)
         axes.legend()

@@ -88,7 +88,7 @@ def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = Tr
                 shown = [_progress_of(folder) for folder in folders.values()]
                 items.total = sum(total for _, total in shown)
                 items.n = sum(done for done, _ in shown)
-                items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished")
+                items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished", refresh=False)
                 items.refresh()
         return {name: future.result() for name, future in futures.items()}
 
