@@ -26,7 +26,6 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -39,13 +38,14 @@ from lyon.utils import design_lyon_filters
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from .checkpoint import load_arrays, save_arrays_atomic
+from .checkpoint import CorruptFileError, load_arrays, save_arrays_atomic
 from .config import choice, load_section, quantity, read_toml, require_table
-from .resources import models_dir
+from .resources import cache_dir, models_dir
 from .spoken_digits import SpokenDigits
 
 DEFAULT_MODEL_FILE = models_dir() / "rathi2018_multimodal.toml"
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "brainnets" / "cochleagrams"
+#: The ear responses already computed (``brainnets cache`` shows and clears it; ``$BRAINNETS_CACHE`` moves it).
+DEFAULT_CACHE_DIR = cache_dir() / "cochleagrams"
 #: Bump when the cochleagram computation changes, so that old cache entries are no longer found.
 CACHE_FORMAT = 1
 _INTEGER_FIELDS = ("n_channels", "decimation", "n_frames")
@@ -187,7 +187,7 @@ def cached_ear_response(waveform: np.ndarray, sample_rate: int, frontend: AudioF
             cached = load_arrays(path)["response"]
             if cached.ndim == 2 and cached.shape[1] == frontend.n_channels:
                 return cached
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        except (OSError, KeyError, CorruptFileError):
             pass  # unreadable entry: fall through and replace it
     response = ear_response(waveform, sample_rate, frontend)
     save_arrays_atomic(path, {"response": response})

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,18 @@ def save_arrays_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
+class CorruptFileError(ValueError):
+    """A file the package wrote earlier (a checkpoint, a saved network) cannot be read back."""
+
+
 def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+    """Every array of an ``.npz`` file; a truncated or corrupt one raises :class:`CorruptFileError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as error:
+        raise CorruptFileError(f"{path}: truncated or corrupt, cannot be read back ({error}); delete it, "
+                               "or start the run again in a new folder") from None
 
 
 class RunFolderError(RuntimeError):

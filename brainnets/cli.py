@@ -1,7 +1,9 @@
 """The brainnets command: one subcommand per job, each a module of brainnets.studies.
 
 Every subcommand module has ``add_arguments(parser)`` and ``run(args)``. Errors caused by the user's input
-are reported in one line (``error: ...``) with exit status 2, never as a traceback.
+or the machine (a bad value, a missing, unreadable or corrupt file, a folder that cannot be written, an
+optional extra not installed) are reported in one line (``error: ...``) with exit status 2, never as a
+traceback; unexpected errors keep theirs.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ COMMANDS = {
     "make-spoken-digits": ("brainnets.studies.make_spoken_digits",
                            "synthesize the shipped spoken-digit corpus with espeak-ng"),
     "info": ("brainnets.info", "versions, Brian2 devices, shipped models and data found"),
+    "cache": ("brainnets.cache", "where the cache of computed cochleagrams is, its size; `clear` empties it"),
     "run-arm": ("brainnets.studies.arms", "one arm of a study from its settings file (the studies run this)"),
 }
 
@@ -32,7 +35,9 @@ COMMANDS = {
 def user_errors() -> tuple[type[Exception], ...]:
     """Errors caused by the user's input: reported in one line, without a traceback."""
     from .stdp.experiment import ExperimentError
-    return ConfigError, DataError, DeviceError, ExperimentError, RunFolderError, ValueError, FileNotFoundError
+    from .studies.arms import ArmError
+    return (ConfigError, DataError, DeviceError, ExperimentError, RunFolderError, ArmError, ValueError,
+            FileNotFoundError)
 
 
 def help_text(docstring: str) -> str:
@@ -62,13 +67,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Optional modules -> the extra of setup.cfg that installs them.
+EXTRAS = {"torch": "gradient", "brian2cuda": "cuda"}
+
+
+def one_line(error: BaseException) -> str | None:
+    """The one-line report of an expected failure, or None for an unexpected one (its traceback is kept)."""
+    if isinstance(error, user_errors()):
+        return str(error)
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in EXTRAS:
+        module = error.name.split(".")[0]
+        return f"{module} is not installed; this command needs it: pip install 'brainnets[{EXTRAS[module]}]'"
+    if isinstance(error, OSError) and error.filename is not None:  # a file or folder the OS refused
+        return f"{error.filename}: {error.strerror or error}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
         return 0
-    except user_errors() as error:
-        print(f"error: {error}", file=sys.stderr)
+    except Exception as error:
+        message = one_line(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

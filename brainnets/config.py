@@ -202,6 +202,8 @@ def read_toml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     A file whose top level says ``base = "OTHER.toml"`` (next to it, or a shipped model's name) holds only what
     differs from OTHER: the result is OTHER's tables with every key the file gives replaced, table by table."""
     path = model_file(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder, not a model file")
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

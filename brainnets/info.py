@@ -7,6 +7,7 @@ import platform
 import shutil
 
 from . import __version__
+from .cache import describe
 from .datasets import FASHION_MNIST_DIR, DataError, load_mnist
 from .resources import data_dir, models_dir, shipped_models
 from .spoken_digits import AudioDataError, load_shipped
@@ -38,6 +39,7 @@ def report() -> dict[str, dict[str, str]]:
                     "cuda": ("yes (nvcc found)" if shutil.which("nvcc") and version("brian2cuda") != "not installed"
                              else "no (needs brian2cuda and nvcc)")},
         "models": {"folder": str(models_dir()), "shipped": ", ".join(shipped_models())},
+        "cache": {"folder": describe()},
         "data": {"folder": str(data_dir()),
                  "mnist (train)": found(lambda: load_mnist("train")),
                  "spoken digits (shipped)": found(lambda: load_shipped()),

@@ -1,7 +1,8 @@
 """The files the package ships: model files (``brainnets/models/*.toml``) and data (``brainnets/data/``).
 
 Found through :mod:`importlib.resources`, so they are there after ``pip install .`` as in a source tree, and
-from any working folder. ``$BRAINNETS_DATA`` points the data at another folder of the same layout.
+from any working folder. ``$BRAINNETS_DATA`` points the data at another folder of the same layout, and
+``$BRAINNETS_CACHE`` the cache (:func:`cache_dir`) at another folder.
 """
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def data_dir() -> Path:
     if "BRAINNETS_DATA" in os.environ:
         return Path(os.environ["BRAINNETS_DATA"])
     return package_folder("data")
+
+
+def cache_dir() -> Path:
+    """Where brainnets keeps what it can compute again (the cochleagram cache): ``$BRAINNETS_CACHE``, or
+    ``~/.cache/brainnets`` (``$XDG_CACHE_HOME/brainnets`` where that is set)."""
+    if "BRAINNETS_CACHE" in os.environ:
+        return Path(os.environ["BRAINNETS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brainnets"
 
 
 def shipped_models() -> list[str]:

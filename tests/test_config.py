@@ -179,7 +179,8 @@ def test_a_model_file_with_a_base_holds_only_what_differs(tmp_path):
     assert tuned["audio_frontend"]["contrast"] == "on_off" and literal["audio_frontend"]["contrast"] == "level"
     assert tuned["audio_frontend"]["ear_q"] == literal["audio_frontend"]["ear_q"]  # kept from the base
     assert tuned["audio_ensemble"]["stdp"]["tau"] == literal["audio_ensemble"]["stdp"]["tau"]
-    assert tuned["crossmodal"] == literal["crossmodal"]
+    assert tuned["crossmodal"]["conductance_per_weight"] != literal["crossmodal"]["conductance_per_weight"]
+    assert tuned["crossmodal"]["stdp"] == literal["crossmodal"]["stdp"]  # a nested table merged key by key
     mine = tmp_path / "mine.toml"  # elsewhere, naming a shipped base
     mine.write_text('base = "rathi2018_multimodal_tuned"\n[crossmodal]\nfraction = 0.1\n')
     model = multimodal.MultimodalModel.load(mine)

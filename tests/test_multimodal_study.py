@@ -3,6 +3,7 @@ their results together; the arms themselves are faked."""
 import argparse
 import dataclasses
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -133,10 +134,10 @@ def test_an_arm_runs_from_its_settings_file_with_the_settings_and_data_the_study
             (self.out / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
             return {"accuracy": 0.5}
 
-    def run_arm_here(command, check):
+    def run_arm_here(command):
         parser = argparse.ArgumentParser()
         arms.add_arguments(parser)
-        arms.run(parser.parse_args(command[command.index("run-arm") + 1:]))
+        return subprocess.CompletedProcess(command, arms.run(parser.parse_args(command[command.index("run-arm") + 1:])))
 
     monkeypatch.setattr(multimodal, "MultimodalExperiment", Experiment)
     monkeypatch.setattr(arms.subprocess, "run", run_arm_here)

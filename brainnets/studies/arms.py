@@ -45,6 +45,10 @@ def from_table(cls, table: dict):
     return cls(**values)
 
 
+class ArmError(RuntimeError):
+    """An arm stopped on an expected failure; its process has already reported it in one line."""
+
+
 def arm_file(out: Path) -> Path:
     return out.parent / f"{out.name}.arm.json"
 
@@ -64,7 +68,10 @@ def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
         command = [sys.executable, "-m", "brainnets", "run-arm", str(arm_file(out)), "--quiet"]
         if (out / "checkpoint.npz").exists():
             command.append("--resume")
-        subprocess.run(command, check=True)
+        finished = subprocess.run(command)
+        if finished.returncode == 2:
+            raise ArmError(f"the arm in {out} stopped (its error is printed above)")
+        finished.check_returncode()
     return json.loads(metrics.read_text())
 
 

@@ -140,10 +140,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # -- the arms ----------------------------------------------------------------------------------------------
 
+def _half(n_total: int) -> int:
+    """The image ensemble's share of ``n_total`` neurons split into two ensembles."""
+    if n_total < 2:
+        raise ValueError(f"--n-total must be >= 2 (two ensembles of at least one neuron), got {n_total}")
+    return n_total // 2
+
+
 def comparison_arms(n_total: int, noises: list[str], manual: bool = False) -> dict[str, dict]:
     """Name -> what sets each arm of the comparison apart (fields of :class:`MultimodalSettings`): sizes,
     cross-modal synapses, image noise."""
-    half = n_total // 2
+    half = _half(n_total)
     found = {"image_only": {"n_image": n_total, "n_audio": 0},
              "audio_only": {"n_image": 0, "n_audio": n_total},
              "multimodal": {"n_image": half, "n_audio": n_total - half},
@@ -158,7 +165,7 @@ def comparison_arms(n_total: int, noises: list[str], manual: bool = False) -> di
 
 def sweep_arms(n_total: int, fractions: list[float], seeds: list[int], seed: int, model_fraction: float) -> dict:
     """Name -> what sets each arm of Figs. 3.11 and 3.12 apart (the same arm is trained once)."""
-    half = n_total // 2
+    half = _half(n_total)
     sizes = {"n_image": half, "n_audio": n_total - half}
     found = {"no_crossmodal": {**sizes, "crossmodal": "none"}}
     runs = [(kind, fraction, seed) for fraction in fractions for kind in ("stdp", "manual")]

@@ -1,0 +1,85 @@
+"""Fault injection: bad input and a hostile machine end in one line and exit status 2, and leave nothing behind."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from brainnets import cache, cli
+from brainnets.checkpoint import CorruptFileError, load_arrays, save_arrays_atomic
+from brainnets.studies import arms
+
+
+def refused(capsys, *argv: str) -> str:
+    """Run ``brainnets ARGV`` in this process; it must exit 2 with one line on stderr, which is returned."""
+    assert cli.main(list(argv)) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def test_an_output_folder_under_a_regular_file_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("not a folder")
+    message = refused(capsys, "train", "--train", "10", "--test", "10", "--out", "a_file/run")
+    assert "a_file/run" in message and "Not a directory" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_a_model_that_is_a_folder_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    message = refused(capsys, "train", "--model", "models", "--train", "10", "--test", "10", "--out", "run")
+    assert message == "error: models: a folder, not a model file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+
+
+def test_the_multimodal_comparison_needs_two_neurons(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    message = refused(capsys, "multimodal", "--n-total", "1", "--out", "run")
+    assert "--n-total must be >= 2" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_checkpoint_is_named_not_a_zip_traceback(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    save_arrays_atomic(path, {"w": np.arange(1000.0)})
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CorruptFileError, match="checkpoint.npz: truncated or corrupt"):
+        load_arrays(path)
+    assert cli.one_line(CorruptFileError(f"{path}: truncated or corrupt")) is not None
+
+
+def test_a_missing_optional_extra_names_the_pip_line():
+    assert cli.one_line(ModuleNotFoundError("No module named 'torch'", name="torch")) == (
+        "torch is not installed; this command needs it: pip install 'brainnets[gradient]'")
+    assert "brainnets[cuda]" in cli.one_line(ModuleNotFoundError("x", name="brian2cuda.device"))
+    assert cli.one_line(ModuleNotFoundError("No module named 'numpy'", name="numpy")) is None  # unexpected
+    assert cli.one_line(OSError("no file name: unexpected")) is None
+    assert cli.one_line(RuntimeError("unexpected")) is None
+
+
+def test_an_arm_that_stops_on_a_user_error_stops_its_study_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(subprocess, "run", lambda command: subprocess.CompletedProcess(command, 2))
+    with pytest.raises(arms.ArmError, match="stopped"):
+        arms.run_arm_process("multimodal", _Settings(), {}, tmp_path / "arm")
+    monkeypatch.setattr(subprocess, "run", lambda command: subprocess.CompletedProcess(command, 1))
+    with pytest.raises(subprocess.CalledProcessError):  # an unexpected failure keeps its traceback
+        arms.run_arm_process("multimodal", _Settings(), {}, tmp_path / "arm")
+
+
+def test_the_cache_has_a_documented_place_a_size_and_a_clear(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BRAINNETS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "cochleagrams").mkdir(parents=True)
+    (tmp_path / "cache" / "cochleagrams" / "one.npz").write_bytes(b"x" * 2048)
+    assert cli.main(["cache"]) == 0
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'cache'}: 1 files, 0.0 MiB"
+    assert cache.clear() == 2048 and not (tmp_path / "cache").exists()
+    assert cli.main(["cache", "clear"]) == 0  # clearing an absent cache is fine
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Stands in for an experiment's settings: run_arm_process only writes them to the arm file."""
