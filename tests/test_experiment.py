@@ -5,6 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
+from brainnets.resources import model_file
+from brainnets.stdp.phases import model_digest
 from brainnets.checkpoint import RunFolderError, load_arrays, save_arrays_atomic
 from brainnets.datasets import LabelledImages
 from brainnets.cli import main
@@ -94,10 +96,39 @@ def test_resume_refuses_different_settings(mnist_train, mnist_test, tmp_path):
     out.mkdir()
     (out / "checkpoint.npz").write_bytes(b"")
     (out / "settings.json").write_text(json.dumps(Settings(model=MODEL, n_exc=20).identity()))
-    with pytest.raises(ExperimentError, match="different settings"):
+    with pytest.raises(ExperimentError, match=r"started with other settings: n_exc 20 \(now 30\)"):
         UnimodalExperiment(Settings(model=MODEL, n_exc=30), mnist_train, mnist_test, out, resume=True)
     with pytest.raises(RunFolderError, match="no checkpoint"):
         UnimodalExperiment(Settings(model=MODEL), mnist_train, mnist_test, tmp_path / "absent", resume=True)
+
+
+def test_resume_refuses_an_edited_model_file(mnist_train, mnist_test, tmp_path):
+    model = tmp_path / "model.toml"
+    model.write_text(model_file(MODEL).read_text())
+    settings = Settings(model=str(model), n_exc=20)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.npz").write_bytes(b"")
+    (out / "settings.json").write_text(json.dumps({**settings.identity(), "model_sha256": model_digest(model)}))
+    model.write_text(model.read_text().replace('tau_m = "100 ms"', 'tau_m = "90 ms"'))
+    with pytest.raises(ExperimentError, match="another version of the model file"):
+        UnimodalExperiment(settings, mnist_train, mnist_test, out, resume=True)
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_in_the_same_folder(mnist_train, mnist_test,
+                                                                                   tmp_path):
+    out = tmp_path / "run"
+    (out / "standalone").mkdir(parents=True)
+    (out / "settings.json").write_text("{}")
+    (out / "progress.json").write_text("{}")
+    for resume in (False, True):
+        UnimodalExperiment(Settings(model=MODEL, n_exc=20), mnist_train, mnist_test, out, resume=resume)
+        assert not any(out.iterdir())  # what the killed run left is gone; nothing of value was in it
+        (out / "settings.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")  # anything else: the folder is not a run killed early
+    with pytest.raises(RunFolderError, match="not empty"):
+        UnimodalExperiment(Settings(model=MODEL, n_exc=20), mnist_train, mnist_test, out)
+
 
 
 @pytest.mark.parametrize("field, value", [("n_exc", 0), ("epochs", 0), ("device", "tpu"), ("n_assign", 0),

@@ -8,6 +8,7 @@ ends bit-identical to one never stopped. A folder whose ``metrics.json`` exists 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -20,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..checkpoint import check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
+from ..config import read_toml
 from ..devices import use_device
 from ..provenance import provenance
 from .ensemble import PresentedNetwork
@@ -27,6 +29,16 @@ from .simulation import EnsembleSimulation
 
 #: A running experiment's items shown so far over all phases, for a parent process's progress bar.
 PROGRESS_FILE = "progress.json"
+#: What a run writes before its first checkpoint. A folder holding only these is a run killed before it saved
+#: anything of value: it is started again, with or without --resume.
+BEFORE_FIRST_CHECKPOINT = ("settings.json", "standalone", PROGRESS_FILE)
+
+
+def model_digest(model: str | Path) -> str:
+    """SHA-256 of a model file's constants as read (its base file's included), so that a run cannot resume
+    on an edited model."""
+    document = json.dumps(read_toml(model), sort_keys=True, default=str)
+    return hashlib.sha256(document.encode()).hexdigest()
 
 
 class ExperimentError(RuntimeError):
@@ -109,7 +121,7 @@ class PhasedExperiment:
         if saved:
             self._restore(saved)
         else:
-            write_json_atomic(self.out / "settings.json", self.settings.identity())
+            write_json_atomic(self.out / "settings.json", self.identity())
 
     def _build_network(self, structure: dict[str, np.ndarray]) -> None:
         """Build (and compile) a fresh network into ``self.sim``."""
@@ -178,12 +190,33 @@ class PhasedExperiment:
         self.tries[phase] += int(shown.tries.sum())
 
     # -- checkpoints -------------------------------------------------------------------------------
+    def identity(self) -> dict:
+        """What must match for a checkpoint to be resumed: the settings and the model file's contents."""
+        return {**self.settings.identity(), "model_sha256": model_digest(self.settings.model)}
+
     def _check_out_dir(self, resume: bool) -> None:
+        if self._killed_before_first_checkpoint():
+            for path in self.out.iterdir():
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            resume = False
         check_run_folder(self.out, resume, self.checkpoint_path)
         if resume:
-            saved = json.loads((self.out / "settings.json").read_text())
-            if saved != self.settings.identity():
-                raise ExperimentError(f"--resume: {self.out} was started with different settings {saved}")
+            saved, now = json.loads((self.out / "settings.json").read_text()), self.identity()
+            digest = saved.pop("model_sha256", None)  # None: a run started before model files were hashed
+            current = self.settings.identity()
+            changed = [f"{key} {saved.get(key)!r} (now {current.get(key)!r})"
+                       for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+            if changed:
+                raise ExperimentError(f"--resume: {self.out} was started with other settings: {'; '.join(changed)}")
+            if digest is not None and digest != now["model_sha256"]:
+                raise ExperimentError(f"--resume: {self.out} was started on another version of the model file "
+                                      f"{self.settings.model} (it was edited since); start a new run")
+
+    def _killed_before_first_checkpoint(self) -> bool:
+        if not self.out.is_dir() or self.checkpoint_path.exists():
+            return False
+        found = [path.name for path in self.out.iterdir()]
+        return bool(found) and all(name in BEFORE_FIRST_CHECKPOINT for name in found)
 
     def _save(self) -> None:
         arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
