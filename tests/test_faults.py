@@ -1,6 +1,7 @@
 """Fault injection: bad input and a hostile machine end in one line and exit status 2, and leave nothing behind."""
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 
@@ -83,3 +84,20 @@ def test_the_cache_has_a_documented_place_a_size_and_a_clear(tmp_path, monkeypat
 @dataclass(frozen=True)
 class _Settings:
     """Stands in for an experiment's settings: run_arm_process only writes them to the arm file."""
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"excitatory": {"tau_m": "0.001 ms"}}, r"\[excitatory\]\.tau_m = 1\. us is shorter than the time step"),
+    ({"inhibitory": {"tau_gi": "0.1 ms"}}, r"\[inhibitory\]\.tau_gi = 100\. us is shorter than the time step"),
+    ({"protocol": {"weight_sum": 1e30}}, r"weight_sum = 1e\+30 over 784 inputs asks for weights above w_max = 1"),
+])
+def test_values_without_physical_sense_are_refused_in_one_line(tmp_path, capsys, monkeypatch, change, message):
+    monkeypatch.chdir(tmp_path)
+    table, values = next(iter(change.items()))
+    model = tmp_path / "model.toml"
+    key, value = next(iter(values.items()))
+    model.write_text(f'base = "diehl_cook_2015"\n[{table}]\n{key} = {value!r}\n'.replace("'", '"'))
+    line = refused(capsys, "train", "--model", str(model), "--n-exc", "5", "--train", "5", "--test", "5",
+                   "--out", "run")
+    assert re.search(message, line), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.toml"]

@@ -6,6 +6,7 @@ from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, Quantity, SpikeGener
                     defaultclock, ms)
 
 from brainnets.stdp.ensemble import DiehlCookLayer, normalize_columns
+from brainnets.stdp.model import DiehlCookModel
 from brainnets.synapses import DiehlCookTraceSTDP, PowerLawSTDP
 
 FIG_2_3 = PowerLawSTDP(eta=0.002, tau=20 * ms, offset=0.4, w_max=1.0, mu=0.9)  # Rathi Fig. 2.3, nearest
@@ -115,6 +116,7 @@ def test_input_weight_normalization_matches_its_numpy_twin(numpy_runtime, model,
     """NORMALIZE_INPUT_WEIGHTS, run by a layer at the start of a slot, against normalize_columns; a neuron
     whose every weight was pruned keeps them at 0. At test time (learning 0) nothing changes."""
     n_input, n_exc = 6, 4
+    model = DiehlCookModel.load(model.source, overrides={"protocol": {"weight_sum": 0.6}})  # 0.1 per input, as D&C
     layer = DiehlCookLayer(model, n_exc, PoissonGroup(n_input, 0 * Hz), inhibition=False, rng=rng)
     weights = rng.uniform(0, 0.3, (n_input, n_exc))
     weights[:, 2] = 0.0

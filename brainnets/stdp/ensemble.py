@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Network, Synapses, defaultclock
 
+from ..config import ConfigError
 from ..neurons import excitatory_group, inhibitory_group
 from .model import DiehlCookModel
 from .protocol import Protocol, Stream
@@ -66,6 +67,10 @@ class DiehlCookLayer:
         if connections.shape != (n_input, n_exc):
             raise ValueError(f"connections must have shape {(n_input, n_exc)}, got {connections.shape}")
         self.connections = connections
+        w_max = getattr(model.stdp, "w_max", None)
+        if w_max is not None and model.protocol.weight_sum > w_max * n_input:  # even all inputs at w_max fall short
+            raise ConfigError(f"{model.source} [protocol].weight_sum = {model.protocol.weight_sum:g} over {n_input} "
+                              f"inputs asks for weights above w_max = {w_max:g}")
         self.inhibition, self.homeostasis = inhibition, homeostasis
         self.name = name
         prefix = f"{name}_" if name else ""

@@ -89,6 +89,12 @@ class DiehlCookModel:
         if self.protocol.t_rest < c.input_delay_max:
             raise ConfigError(f"{self.source}: t_rest must cover input_delay_max, so that no input "
                               "spike is in flight when a run ends")
+        for section in ("excitatory", "inhibitory"):
+            for name in ("tau_m", "tau_ge", "tau_gi"):
+                tau = getattr(getattr(self, section), name)
+                if tau < self.dt:  # the integrators step over the whole decay: the neuron model is lost
+                    raise ConfigError(f"{self.source} [{section}].{name} = {tau} is shorter than the time step "
+                                      f"dt = {self.dt}")
 
     @property
     def slot_steps(self) -> int:

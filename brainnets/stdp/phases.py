@@ -34,6 +34,11 @@ PROGRESS_FILE = "progress.json"
 BEFORE_FIRST_CHECKPOINT = ("settings.json", "standalone", PROGRESS_FILE)
 
 
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def model_digest(model: str | Path) -> str:
     """SHA-256 of a model file's constants as read (its base file's included), so that a run cannot resume
     on an edited model."""
@@ -107,8 +112,18 @@ class PhasedExperiment:
         return self.out / "checkpoint.npz"
 
     def build(self) -> None:
-        """Build (and compile) the network, as the checkpoint left it if there is one."""
+        """Build (and compile) the network, as the checkpoint left it if there is one. A fresh run whose build
+        fails (a refused value, a compiler error) leaves no folder behind."""
+        fresh, made = not self.checkpoint_path.exists(), not self.out.exists()
         self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self._build()
+        except BaseException:
+            if fresh:
+                _remove([self.out] if made else list(self.out.iterdir()))
+            raise
+
+    def _build(self) -> None:
         names = [phase.name for phase in self.phases]
         self.tries = dict.fromkeys(names, 0)
         self.activity = {name: {"exc_spikes": 0, "input_spikes": 0, "synaptic_ops": 0} for name in names}
@@ -196,8 +211,7 @@ class PhasedExperiment:
 
     def _check_out_dir(self, resume: bool) -> None:
         if self._killed_before_first_checkpoint():
-            for path in self.out.iterdir():
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            _remove(list(self.out.iterdir()))
             resume = False
         check_run_folder(self.out, resume, self.checkpoint_path)
         if resume:
