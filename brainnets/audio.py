@@ -11,8 +11,10 @@ steps, each constant named in :class:`AudioFrontend` (``models/rathi2018_multimo
 3. optionally (``contrast = "on_off"``, not in the thesis) split each channel into an ON and an OFF input:
    how far the frame's spectrum lies above and below the corpus' mean spectral shape at the frame's level;
 4. lay the frames over the presentation: in real time (``timing = "real_time"``, the thesis: pad with
-   silence or crop to 1500 frames, one per 0.5 ms step), or ``"stretched"``: the utterance, whatever its
-   length, averaged over ``n_frames`` equal parts that share the presentation (1 part: held still);
+   silence or crop to 1500 frames, one per 0.5 ms step); ``"stretched"``: the utterance, whatever its
+   length, averaged over ``n_frames`` equal parts that share the presentation (1 part: held still); or
+   ``"side_by_side"``: those parts' inputs next to each other, one still input of ``n_frames`` times as many
+   neurons (the tuned model, ``rathi2018_multimodal_tuned.toml``);
 5. normalize to "firing probabilities" in [0, 1];
 6. turn them into Poisson rates: ``peak_rate`` times the probability.
 
@@ -268,13 +270,14 @@ def input_frames(response: np.ndarray, frontend: AudioFrontend, profile: np.ndar
 
 def cochleagram(waveform: np.ndarray, sample_rate: int, frontend: AudioFrontend,
                 cache_dir: str | Path | None = DEFAULT_CACHE_DIR, profile: np.ndarray | None = None) -> np.ndarray:
-    """Steps 1-5: (n_frames, n_inputs) float32 firing probabilities in [0, 1], channel 0 the base."""
+    """Steps 1-5: (frames_shown, n_inputs) float32 firing probabilities in [0, 1], channel 0 the base;
+    ``profile`` is the training corpus' :func:`spectral_profile`, which ON/OFF contrast needs."""
     return input_frames(cached_ear_response(waveform, sample_rate, frontend, cache_dir), frontend, profile)
 
 
 def cochleagrams(corpus: SpokenDigits, frontend: AudioFrontend,
                  cache_dir: str | Path | None = DEFAULT_CACHE_DIR, profile: np.ndarray | None = None) -> np.ndarray:
-    """Every utterance of ``corpus``: (n, n_frames, n_inputs) float32 firing probabilities."""
+    """Every utterance of ``corpus``: (n, frames_shown, n_inputs) float32 firing probabilities."""
     result = np.empty((len(corpus), frontend.frames_shown, frontend.n_inputs), dtype=np.float32)
     for k, (waveform, rate) in enumerate(zip(corpus.waveforms, corpus.sample_rates)):
         result[k] = cochleagram(waveform, int(rate), frontend, cache_dir, profile)
