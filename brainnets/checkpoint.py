@@ -21,6 +21,16 @@ def _umask() -> int:
     return mask
 
 
+#: How :func:`write_bytes_atomic` names a file while writing it (``.NAME.XXXX.tmp``); one is left only by a kill.
+LEFTOVER_PATTERN = ".*.tmp"
+
+
+def remove_leftovers(folder: str | Path) -> None:
+    """Remove what writes killed mid-way left in ``folder`` (the finished files are whole: never touched)."""
+    for path in Path(folder).glob(LEFTOVER_PATTERN):
+        path.unlink(missing_ok=True)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +88,8 @@ def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = No
     out = Path(out)
     if (out / finished).exists():
         raise RunFolderError(f"{out} holds a finished run ({finished}); choose another --out")
+    if out.is_dir():
+        remove_leftovers(out)
     if resume:
         if checkpoint is not None and not checkpoint.exists():
             raise RunFolderError(f"--resume: no checkpoint in {out}")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from brainnets import cache, cli
-from brainnets.checkpoint import CorruptFileError, load_arrays, save_arrays_atomic
+from brainnets.checkpoint import CorruptFileError, check_run_folder, load_arrays, save_arrays_atomic
+from brainnets.stdp.phases import PhasedExperiment
 from brainnets.studies import arms
 
 
@@ -101,3 +102,20 @@ def test_values_without_physical_sense_are_refused_in_one_line(tmp_path, capsys,
                    "--out", "run")
     assert re.search(message, line), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.toml"]
+
+
+def test_a_write_killed_mid_way_leaves_nothing_later_runs_trip_on(tmp_path):
+    """A kill during an atomic write leaves its .NAME.XXXX.tmp; the next run in that folder removes it, and a
+    run killed before its first checkpoint still counts as one (the leftover is not something of value)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".checkpoint.npz.abc123.tmp").write_bytes(b"half of a checkpoint")
+    (run / "checkpoint.npz").write_bytes(b"a whole one")
+    check_run_folder(run, resume=True, checkpoint=run / "checkpoint.npz")
+    assert [p.name for p in run.iterdir()] == ["checkpoint.npz"]
+    experiment = PhasedExperiment.__new__(PhasedExperiment)
+    experiment.out = tmp_path / "early"
+    experiment.out.mkdir()
+    (experiment.out / "settings.json").write_text("{}")
+    (experiment.out / ".settings.json.x1.tmp").write_text("{")
+    assert experiment._killed_before_first_checkpoint()

@@ -14,13 +14,14 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from ..checkpoint import check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
+from ..checkpoint import LEFTOVER_PATTERN, check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
 from ..config import read_toml
 from ..devices import use_device
 from ..provenance import provenance
@@ -229,7 +230,7 @@ class PhasedExperiment:
     def _killed_before_first_checkpoint(self) -> bool:
         if not self.out.is_dir() or self.checkpoint_path.exists():
             return False
-        found = [path.name for path in self.out.iterdir()]
+        found = [path.name for path in self.out.iterdir() if not fnmatch(path.name, LEFTOVER_PATTERN)]
         return bool(found) and all(name in BEFORE_FIRST_CHECKPOINT for name in found)
 
     def _save(self) -> None:
