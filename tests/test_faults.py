@@ -119,3 +119,10 @@ def test_a_write_killed_mid_way_leaves_nothing_later_runs_trip_on(tmp_path):
     (experiment.out / "settings.json").write_text("{}")
     (experiment.out / ".settings.json.x1.tmp").write_text("{")
     assert experiment._killed_before_first_checkpoint()
+
+
+def test_a_pruning_threshold_that_would_prune_everything_is_refused_up_front(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, "compress", "run", "--threshold", "1.5", "--train", "24", "--test", "5", "--out", "run")
+    assert line == "error: pruning threshold 1.5 is not below w_max = 1: every synapse would be pruned"
+    assert list(tmp_path.iterdir()) == []

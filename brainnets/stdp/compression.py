@@ -121,6 +121,13 @@ class Compression:
                  **{name: value for name, value in overrides.items() if value is not None}}
         return load_section(cls, table, f"{path} [compression]")
 
+    def check_against(self, w_max: float) -> None:
+        """Refuse a schedule that would prune every synapse of weights in [0, ``w_max``]."""
+        prunes_by_threshold = self.mode in ("during", "end") and self.connectivity is None
+        if prunes_by_threshold and self.threshold >= w_max:
+            raise ValueError(f"pruning threshold {self.threshold:g} is not below w_max = {w_max:g}: every synapse "
+                             "would be pruned")
+
     @property
     def removes_synapses(self) -> bool:
         """Whether the tested network is rebuilt with only the surviving synapses."""

@@ -107,6 +107,7 @@ class UnimodalExperiment(PhasedExperiment):
         super().__init__(settings, out_dir, resume, progress)
         self.train, self.test = train[:settings.n_train], test[:settings.n_test]
         self.model = DiehlCookModel.load(settings.model)
+        settings.compression.check_against(getattr(self.model.stdp, "w_max", np.inf))
         self.training_order = training_order(settings.n_train, settings.epochs,
                                              self.model.protocol.training_order, settings.seed)
         self.assign = self.train[:settings.n_assign or settings.n_train]
