@@ -62,7 +62,7 @@ def test_random_pairing_is_the_one_the_committed_results_used():
 
 def test_an_arm_scores_each_test_utterance_once_and_says_how_many_it_scored(tmp_path, monkeypatch):
     monkeypatch.setattr(multimodal_experiment, "cochleagrams",  # the utterance's index, as its "cochleagram"
-                        lambda corpus, frontend, cache_dir: np.array(corpus.waveforms)[:, :1, None])
+                        lambda corpus, frontend, cache_dir, profile: np.array(corpus.waveforms)[:, :1, None])
     digits = np.arange(60) % 10
     images = tuple(LabelledImages(np.zeros((60, 28, 28), dtype=np.uint8), np.roll(digits, k)) for k in (0, 3))
     train_audio = corpus_of(np.arange(40) % 10, ["a", "b"] * 20)
@@ -94,7 +94,7 @@ def test_an_arm_scores_each_test_utterance_once_and_says_how_many_it_scored(tmp_
 
 def test_the_experiment_counts_how_the_test_utterances_were_used(tmp_path, monkeypatch):
     monkeypatch.setattr(multimodal_experiment, "cochleagrams",
-                        lambda corpus, frontend, cache_dir: np.zeros((len(corpus), 1, 1)))
+                        lambda corpus, frontend, cache_dir, profile: np.zeros((len(corpus), 1, 1)))
     images = LabelledImages(np.zeros((20, 28, 28), dtype=np.uint8), np.arange(20) % 10)
     settings = MultimodalSettings(n_image=0, n_audio=4, n_train=20, n_test=20, test_pairing="each_once")
     experiment = MultimodalExperiment(settings, (images, images), (corpus_of(np.arange(20) % 10),) * 2,
