@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from brainnets import cache, cli
-from brainnets.checkpoint import CorruptFileError, check_run_folder, load_arrays, save_arrays_atomic
+from brainnets.checkpoint import CorruptFileError, RunFolderError, check_run_folder, load_arrays, save_arrays_atomic
 from brainnets.stdp.phases import PhasedExperiment
 from brainnets.studies import arms
 
@@ -126,3 +126,16 @@ def test_a_pruning_threshold_that_would_prune_everything_is_refused_up_front(tmp
     line = refused(capsys, "compress", "run", "--threshold", "1.5", "--train", "24", "--test", "5", "--out", "run")
     assert line == "error: pruning threshold 1.5 is not below w_max = 1: every synapse would be pruned"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_never_continues_an_unrelated_folder_or_another_study(tmp_path, monkeypatch):
+    settings = {"audio_only": _Settings()}
+    with pytest.raises(RunFolderError, match="holds no study to continue"):
+        arms.begin_study(tmp_path / "elsewhere", "comparison", settings, resume=True)
+    assert not (tmp_path / "elsewhere").exists()
+    arms.begin_study(tmp_path / "study", "comparison", settings, resume=False)
+    arms.begin_study(tmp_path / "study", "comparison", settings, resume=True)  # the same study: fine
+    with pytest.raises(RunFolderError, match="holds a comparison study, not a sweep one"):
+        arms.begin_study(tmp_path / "study", "sweep", settings, resume=True)
+    with pytest.raises(RunFolderError, match=r"other arms or settings \(image_only\)"):
+        arms.begin_study(tmp_path / "study", "comparison", {**settings, "image_only": _Settings()}, resume=True)

@@ -20,7 +20,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from ..checkpoint import write_json_atomic
+from ..checkpoint import RunFolderError, write_json_atomic
 from ..stdp.phases import PROGRESS_FILE
 
 #: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``.
@@ -47,6 +47,32 @@ def from_table(cls, table: dict):
 
 class ArmError(RuntimeError):
     """An arm stopped on an expected failure; its process has already reported it in one line."""
+
+
+#: What a study writes into its folder when it starts: its kind and every arm's settings, for --resume to check.
+STUDY_FILE = "study.json"
+
+
+def begin_study(out: Path, kind: str, arms: dict[str, object], resume: bool) -> None:
+    """Record a new study in ``out`` (its kind and each arm's settings dataclass), or, resuming, check that
+    ``out`` holds this very study: --resume never writes into an unrelated folder or a study planned otherwise."""
+    plan = {"kind": kind, "arms": {name: dataclasses.asdict(settings) for name, settings in arms.items()}}
+    recorded = out / STUDY_FILE
+    if not resume:
+        write_json_atomic(recorded, plan)
+        return
+    if not recorded.exists():
+        if (out / "arms").is_dir():  # a study started before studies recorded themselves
+            return
+        raise RunFolderError(f"--resume: {out} holds no study to continue")
+    before = json.loads(recorded.read_text())
+    if before["kind"] != kind:
+        raise RunFolderError(f"--resume: {out} holds a {before['kind']} study, not a {kind} one")
+    changed = sorted(name for name in set(before["arms"]) | set(plan["arms"])
+                     if before["arms"].get(name) != json.loads(json.dumps(plan["arms"].get(name))))
+    if changed:
+        raise RunFolderError(f"--resume: {out} was planned with other arms or settings ({', '.join(changed)}); "
+                             "give the options it was started with")
 
 
 def arm_file(out: Path) -> Path:

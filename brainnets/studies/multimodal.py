@@ -62,7 +62,7 @@ from ..spoken_digits import (SPLITS, SpokenDigits, load_spoken_digits, named_tes
                               split_spoken_digits)
 from ..stdp.multimodal import MultimodalModel
 from ..stdp.multimodal_experiment import TEST_PAIRINGS, MultimodalExperiment, MultimodalSettings
-from .arms import from_table, run_all, run_arm_process
+from .arms import begin_study, from_table, run_all, run_arm_process
 
 #: The model the main job uses: the literal one with the deviations chosen on held-out data.
 DEFAULT_MODEL = "rathi2018_multimodal_tuned"
@@ -416,6 +416,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.test_audio:
             test_audio = scoring_corpus(args.test_audio, train_audio)
     settings = {name: arm_settings(args, arm, split) for name, (arm, split) in plan.items()}  # and bad settings
+    begin_study(out, "speakers" if args.speakers else "sweep" if args.sweep else "comparison", settings, args.resume)
     out.mkdir(parents=True, exist_ok=True)
     for audio in (corpus, test_audio) if test_audio is not None else (corpus,):  # once, not in every arm
         fill_cache(audio, model.frontend, workers=args.jobs, progress=not args.quiet)
