@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from .checkpoint import RunFolderError
-from .config import ConfigError
+from .config import ConfigError, UnusualValueWarning
 from .datasets import DataError
 from .devices import DeviceError
 
@@ -83,17 +84,34 @@ def one_line(error: BaseException) -> str | None:
     return None
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _show_warnings(others):
+    """Unusual values as one line each (``warning: ...``); other warnings as ``others`` shows them."""
+    def show(message, category, *rest, **named):
+        if issubclass(category, UnusualValueWarning):
+            _one_line_warning(message, category, *rest)
+        else:
+            others(message, category, *rest, **named)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.run(args)
-        return 0
-    except Exception as error:
-        message = one_line(error)
-        if message is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UnusualValueWarning)
+        warnings.showwarning = _show_warnings(warnings.showwarning)
+        try:
+            args.run(args)
+            return 0
+        except Exception as error:
+            message = one_line(error)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            return 2
 
 
 def script(*command: str) -> int:

@@ -21,6 +21,7 @@ import re
 import sys
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,12 +46,17 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Z
 T = TypeVar("T")
 
 
+class UnusualValueWarning(UserWarning):
+    """A constant that is legal but far outside the range published models use: the run goes on."""
+
+
 def quantity(unit: Any = 1.0, *, positive: bool = False, nonnegative: bool = False, default: Any = dataclasses.MISSING,
-             none_as: str | None = None):
+             none_as: str | None = None, usual: tuple[float, float] | None = None):
     """A dataclass field holding a constant in ``unit`` (a Brian2 unit, or 1.0 for a number); a field with
     a ``default`` may be left out of the model file. ``none_as`` is the word the file writes for None
-    (``levels = "continuous"``)."""
-    return dataclasses.field(default=default, metadata={"unit": unit, "positive": positive,
+    (``levels = "continuous"``). A value outside ``usual`` (low, high, in ``unit``) is read with an
+    :class:`UnusualValueWarning`."""
+    return dataclasses.field(default=default, metadata={"unit": unit, "positive": positive, "usual": usual,
                                                         "nonnegative": nonnegative, "none_as": none_as})
 
 
@@ -95,11 +101,19 @@ def _convert_quantity(value: Any, spec: dataclasses.Field, integer: bool, where:
         raise ConfigError(f"{where}: must be > 0, got {value!r}")
     if spec.metadata.get("nonnegative") and magnitude < 0:
         raise ConfigError(f"{where}: must be >= 0, got {value!r}")
+    usual = spec.metadata.get("usual")
+    if usual is not None and not usual[0] <= magnitude <= usual[1]:
+        warnings.warn(f"{where} = {value!r} is far from the usual {usual[0]:g}-{usual[1]:g} {_unit_name(unit)}; "
+                      "going on", UnusualValueWarning, stacklevel=2)
     if integer:
         if magnitude != int(magnitude):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return int(magnitude)
     return parsed if get_dimensions(unit) is not DIMENSIONLESS else magnitude
+
+
+def _unit_name(unit: Any) -> str:
+    return "" if get_dimensions(unit) is DIMENSIONLESS else str(unit)
 
 
 def _without_none(hint: Any) -> Any:

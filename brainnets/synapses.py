@@ -33,8 +33,8 @@ class PowerLawSTDP:
     saturated (factor 0) and clipped back to w_max at its next update.
     """
 
-    eta: float = quantity(nonnegative=True)
-    tau: Quantity = quantity(ms, positive=True)
+    eta: float = quantity(nonnegative=True, usual=(0, 0.1))
+    tau: Quantity = quantity(ms, positive=True, usual=(1, 1000))
     offset: float = quantity(nonnegative=True)
     w_max: float = quantity(positive=True)
     mu: float = quantity(nonnegative=True)

@@ -3,21 +3,28 @@ from __future__ import annotations
 
 import re
 import subprocess
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from brian2 import second
 
 from brainnets import cache, cli
+from brainnets.config import UnusualValueWarning
+from brainnets.resources import shipped_models
+from brainnets.stdp.model import DiehlCookModel
+from brainnets.stdp.multimodal import MultimodalModel
 from brainnets.checkpoint import CorruptFileError, RunFolderError, check_run_folder, load_arrays, save_arrays_atomic
 from brainnets.stdp.phases import PhasedExperiment
 from brainnets.studies import arms
 
 
 def refused(capsys, *argv: str) -> str:
-    """Run ``brainnets ARGV`` in this process; it must exit 2 with one line on stderr, which is returned."""
+    """Run ``brainnets ARGV`` in this process; it must exit 2 with one error line on stderr (after any
+    ``warning:`` lines of unusual values), which is returned."""
     assert cli.main(list(argv)) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     return lines[0]
 
@@ -139,3 +146,17 @@ def test_resume_never_continues_an_unrelated_folder_or_another_study(tmp_path, m
         arms.begin_study(tmp_path / "study", "sweep", settings, resume=True)
     with pytest.raises(RunFolderError, match=r"other arms or settings \(image_only\)"):
         arms.begin_study(tmp_path / "study", "comparison", {**settings, "image_only": _Settings()}, resume=True)
+
+
+def test_legal_but_unusual_values_warn_in_one_line_and_go_on(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnusualValueWarning)  # no shipped model is unusual
+        for name in shipped_models():
+            if name.startswith(("diehl_cook", "rathi2018")):
+                (MultimodalModel if "multimodal" in name else DiehlCookModel).load(name)
+    with pytest.warns(UnusualValueWarning, match=r"\[excitatory\]\.tau_m = '5000 ms' is far from the usual 1-1000 ms"):
+        model = DiehlCookModel.load("diehl_cook_2015", overrides={"excitatory": {"tau_m": "5000 ms"}})
+    assert model.excitatory.tau_m == 5 * second
+    cli._one_line_warning(UnusualValueWarning("x = 3 is far from the usual 1-2; going on"), UnusualValueWarning,
+                          "file.py", 1)
+    assert capsys.readouterr().err == "warning: x = 3 is far from the usual 1-2; going on\n"

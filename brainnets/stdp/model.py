@@ -31,7 +31,7 @@ class ProtocolParams:
     """How one image is shown (Diehl & Cook's training loop, Rathi 3.4.1), and in which order the unimodal
     experiment shows the training images: the file's, or a fresh permutation drawn from the seed each epoch."""
 
-    t_present: Quantity = quantity(ms, positive=True)
+    t_present: Quantity = quantity(ms, positive=True, usual=(10, 10000))
     t_rest: Quantity = quantity(ms, nonnegative=True)
     rate_per_pixel: Quantity = quantity(Hz, positive=True)
     intensity_start: float = quantity(positive=True)
