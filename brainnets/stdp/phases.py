@@ -93,6 +93,7 @@ class PhasedExperiment:
         self.sim: EnsembleSimulation | None = None
         self.phase, self.position = 0, 0
         self.provenance = provenance()  # the code as it was when the run started, not when it ends
+        self._told_at = -np.inf  # when PROGRESS_FILE was last written
 
     # -- what subclasses provide -------------------------------------------------------------------
     def network(self, structure: dict[str, np.ndarray]) -> PresentedNetwork:
@@ -191,7 +192,7 @@ class PhasedExperiment:
     def _tell_progress(self) -> None:
         """Write :data:`PROGRESS_FILE` (items shown, items in all phases), at most every few seconds."""
         now = time.perf_counter()
-        if now - getattr(self, "_told_at", -np.inf) < 2.0:
+        if now - self._told_at < 2.0:
             return
         self._told_at = now
         done = sum(len(phase.items) for phase in self.phases[:self.phase]) + self.position
@@ -216,14 +217,14 @@ class PhasedExperiment:
             resume = False
         check_run_folder(self.out, resume, self.checkpoint_path)
         if resume:
-            saved, now = json.loads((self.out / "settings.json").read_text()), self.identity()
+            saved = json.loads((self.out / "settings.json").read_text())
             digest = saved.pop("model_sha256", None)  # None: a run started before model files were hashed
             current = self.settings.identity()
             changed = [f"{key} {saved.get(key)!r} (now {current.get(key)!r})"
                        for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
             if changed:
                 raise ExperimentError(f"--resume: {self.out} was started with other settings: {'; '.join(changed)}")
-            if digest is not None and digest != now["model_sha256"]:
+            if digest is not None and digest != model_digest(self.settings.model):
                 raise ExperimentError(f"--resume: {self.out} was started on another version of the model file "
                                       f"{self.settings.model} (it was edited since); start a new run")
 
