@@ -5,6 +5,7 @@ over the destination, so a run killed at any moment leaves the previous version,
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -73,6 +74,33 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
 
 class RunFolderError(RuntimeError):
     """An output folder cannot take this run: it holds a finished run, another run, or nothing to resume."""
+
+
+#: Folders this process holds (resolved path -> the open folder whose lock it holds).
+_HELD: dict[Path, int] = {}
+
+
+def hold_folder(folder: str | Path) -> None:
+    """Make ``folder`` (which exists) this process's own until :func:`release_folder` or the process ends:
+    a second process that asks for it (two runs or studies writing into one --out) is refused. The lock is
+    the kernel's (``flock`` on the folder itself), so no file is made and a killed process releases it."""
+    folder = Path(folder).resolve()
+    if folder in _HELD:
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        raise RunFolderError(f"{folder} is in use by another brainnets process; wait for it to end, or choose "
+                             "another --out") from None
+    _HELD[folder] = handle
+
+
+def release_folder(folder: str | Path) -> None:
+    handle = _HELD.pop(Path(folder).resolve(), None)
+    if handle is not None:
+        os.close(handle)
 
 
 def check_new_result(path: str | Path) -> None:

@@ -147,6 +147,9 @@ def _load_chosen(own: Any, spec: dataclasses.Field, table: dict, where: str) -> 
     option = own.get(key, next(iter(classes)))
     if option not in classes:
         raise ConfigError(f"{own_where}.{key}: expected one of {list(classes)}, got {option!r}")
+    for other, other_table in elsewhere.items():  # the tables of the options not chosen are checked all the same
+        if other != option and other_table in table:
+            load_section(classes[other], table[other_table], _sub_table(where, other_table))
     if option not in elsewhere:
         return load_section(classes[option], {name: value for name, value in own.items() if name != key}, own_where)
     other_where = _sub_table(where, elsewhere[option])

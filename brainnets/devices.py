@@ -6,10 +6,13 @@ with ``device.run(run_args=...)``.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import brian2
@@ -30,6 +33,10 @@ _WITH_OBJECTS_H = "CXX=\"${CXX:-g++} -include objects.h\""
 
 class DeviceError(RuntimeError):
     """The requested device cannot be used on this machine."""
+
+
+class BuildError(DeviceError):
+    """A standalone project did not compile (no compiler, a missing header, generated code it refuses)."""
 
 
 def use_device(kind: str, directory: str | Path | None = None) -> None:
@@ -60,6 +67,43 @@ def use_device(kind: str, directory: str | Path | None = None) -> None:
     set_device(_BRIAN_NAMES[kind], build_on_run=False, directory=str(directory) if directory else None)
 
 
+def build_standalone(directory: str | Path | None, **build_args) -> None:
+    """``brian2.get_device().build(directory=directory, **build_args)``. Brian2 prints the whole compiler output
+    when a build fails; instead, a :class:`BuildError` names the project and the compiler's first error."""
+    silenced = io.StringIO()  # what Brian2 prints of the compiler's output, only after a failure
+    try:
+        with redirect_stdout(silenced), redirect_stderr(silenced):
+            brian2.get_device().build(directory=str(directory) if directory else None, **build_args)
+    except RuntimeError as error:
+        if "compilation failed" not in str(error):
+            raise
+        Path(brian2.get_device().project_dir, "objects.h.gch").unlink(missing_ok=True)  # 45 MB, of no use now
+        raise BuildError(f"the Brian2 project in {directory or 'output'} did not compile: "
+                         f"{first_compiler_error(silenced.getvalue()) or error}") from None
+    sys.stdout.write(silenced.getvalue())
+
+
+def first_compiler_error(output: str) -> str | None:
+    """The first line of a compiler's ``output`` that reports an error, or None."""
+    for line in output.splitlines():
+        if re.search(r"\berror\b", line, flags=re.IGNORECASE):
+            return line.strip()
+    return None
+
+
+def check_runnable(kind: str) -> None:
+    """Refuse, before any work, a device on which this machine cannot run networks (it may still generate and
+    compile CUDA projects for another machine's GPU)."""
+    if kind != "cuda":
+        return
+    import brian2cuda  # noqa: F401  (not installed: the command line names the extra that installs it)
+    if nvcc_path() is None:
+        raise DeviceError("the 'cuda' device needs nvcc (the CUDA toolkit) on the PATH")
+    if not gpu_present():
+        raise DeviceError("the 'cuda' device runs networks on an NVIDIA GPU, and nvidia-smi finds none on this "
+                          "machine; use --device cpp")
+
+
 def is_standalone(kind: str) -> bool:
     return kind in ("cpp", "cuda")
 
@@ -76,7 +120,7 @@ def _cuda_version(nvcc: str) -> float:
     return float(match.group(1))
 
 
-def _gpu_present() -> bool:
+def gpu_present() -> bool:
     smi = shutil.which("nvidia-smi")
     return bool(smi) and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
 
@@ -114,7 +158,7 @@ def _configure_cuda(build_dir: Path) -> None:
     # recorded subexpression (the TTFS reference records one), so the generated code would not compile.
     prefs.codegen.loop_invariant_optimisations = False
     backend = prefs.devices.cuda_standalone.cuda_backend
-    if not _gpu_present():
+    if not gpu_present():
         # Cross-compile: brian2cuda cannot query a GPU, so name one (H100-class, sm_90).
         backend.detect_gpus = False
         backend.gpu_id = 0

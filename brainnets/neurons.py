@@ -68,6 +68,22 @@ class ConductanceLIFParams:
     refractory: Quantity = quantity(ms, nonnegative=True)
     v_init_below_rest: Quantity = quantity(mV)
 
+    def __post_init__(self):
+        threshold = self.first_threshold
+        if not self.v_reset < threshold:
+            raise ValueError(f"v_reset = {self.v_reset} is not below the threshold {threshold}: the neuron would "
+                             "fire at every step")
+        if not self.E_exc > threshold:  # a conductance drives v towards its reversal potential, never past it
+            raise ValueError(f"E_exc = {self.E_exc} is not above the threshold {threshold}: no input could make "
+                             "the neuron fire")
+        if not self.E_inh < threshold:
+            raise ValueError(f"E_inh = {self.E_inh} is not below the threshold {threshold}: inhibition would excite")
+
+    @property
+    def first_threshold(self) -> Quantity:
+        """The membrane potential at which the neuron fires before any adaptation."""
+        return self.v_thresh
+
     def namespace(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
@@ -81,6 +97,10 @@ class ExcitatoryParams(ConductanceLIFParams):
     theta_plus: Quantity = quantity(mV, nonnegative=True)
     tau_theta: Quantity = quantity(ms, positive=True)
     lockout: Quantity = quantity(ms, nonnegative=True)
+
+    @property
+    def first_threshold(self) -> Quantity:
+        return self.v_thresh + self.theta_init - self.theta_offset  # v > theta - offset + v_thresh (D&C)
 
 
 def inhibitory_group(n: int, params: ConductanceLIFParams, name: str = "inh", method: str = "euler") -> NeuronGroup:

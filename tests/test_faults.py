@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 import warnings
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import second
+import brian2
+from brian2 import NeuronGroup, ms, run, second
 
 from brainnets import cache, cli
-from brainnets.config import UnusualValueWarning
+from brainnets.config import ConfigError, UnusualValueWarning, read_toml
+from brainnets.devices import BuildError, build_standalone, use_device
 from brainnets.resources import shipped_models
 from brainnets.stdp.model import DiehlCookModel
 from brainnets.stdp.multimodal import MultimodalModel
@@ -70,13 +76,43 @@ def test_a_missing_optional_extra_names_the_pip_line():
     assert cli.one_line(RuntimeError("unexpected")) is None
 
 
+class _FakeArmProcess:
+    """Stands in for an arm's process: the arm named "bad" stops at once on a user error (exit status 2),
+    "broken" on an unexpected one (1); any other runs until it is terminated."""
+
+    terminated: list[str] = []
+
+    def __init__(self, command):
+        self.name = Path(command[4]).name.split(".")[0]  # [python, -m, brainnets, run-arm, ARM_FILE, ...]
+        self.stopped = threading.Event()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return False
+
+    def wait(self):
+        if self.name in ("bad", "broken"):
+            return {"bad": 2, "broken": 1}[self.name]
+        self.stopped.wait(timeout=30)
+        return -15
+
+    def terminate(self):
+        _FakeArmProcess.terminated.append(self.name)
+        self.stopped.set()
+
+
 def test_an_arm_that_stops_on_a_user_error_stops_its_study_in_one_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(subprocess, "run", lambda command: subprocess.CompletedProcess(command, 2))
-    with pytest.raises(arms.ArmError, match="stopped"):
-        arms.run_arm_process("multimodal", _Settings(), {}, tmp_path / "arm")
-    monkeypatch.setattr(subprocess, "run", lambda command: subprocess.CompletedProcess(command, 1))
+    monkeypatch.setattr(subprocess, "Popen", _FakeArmProcess)
+    arm = partial(arms.run_arm_process, "multimodal", _Settings(), {})
     with pytest.raises(subprocess.CalledProcessError):  # an unexpected failure keeps its traceback
-        arms.run_arm_process("multimodal", _Settings(), {}, tmp_path / "arm")
+        arm(tmp_path / "broken")
+    started = time.perf_counter()
+    with pytest.raises(arms.ArmError, match="bad stopped"):  # and the arm still running is stopped with it
+        arms.run_all({"slow": partial(arm, tmp_path / "slow"), "bad": partial(arm, tmp_path / "bad")}, jobs=2,
+                     progress=False)
+    assert _FakeArmProcess.terminated == ["slow"] and time.perf_counter() - started < 10
 
 
 def test_the_cache_has_a_documented_place_a_size_and_a_clear(tmp_path, monkeypatch, capsys):
@@ -160,3 +196,59 @@ def test_legal_but_unusual_values_warn_in_one_line_and_go_on(capsys):
     cli._one_line_warning(UnusualValueWarning("x = 3 is far from the usual 1-2; going on"), UnusualValueWarning,
                           "file.py", 1)
     assert capsys.readouterr().err == "warning: x = 3 is far from the usual 1-2; going on\n"
+
+
+def test_a_project_that_does_not_compile_is_named_with_the_compilers_first_error(tmp_path):
+    use_device("cpp", tmp_path / "project")
+    try:
+        group = NeuronGroup(3, "dv/dt = -v / (10*ms) : 1")  # noqa: F841 (run() finds it by its name)
+        run(1 * ms)
+        brian2.get_device().insert_code("main", "this is not C++;")
+        with pytest.raises(BuildError, match=r"project did not compile: main\.cpp:\d+:\d+: error: "):
+            build_standalone(tmp_path / "project", run=False, compile=True)
+    finally:
+        use_device("runtime")
+    assert not (tmp_path / "project" / "objects.h.gch").exists()
+    assert cli.one_line(BuildError("x")) == "x"
+
+
+def _constants_of(model: str) -> list[tuple[str, str, str]]:
+    """(model, table, key) of every constant a shipped model file gives, in tables and their sub-tables."""
+    def walk(table: dict, where: str):
+        for key, value in table.items():
+            if isinstance(value, dict):
+                yield from walk(value, f"{where}.{key}" if where else key)
+            elif where:
+                yield model, where, key
+    return list(walk(read_toml(model), ""))
+
+
+def _load_changed(tmp_path, model: str, table: str, key: str, value: str):
+    """``model`` with ``[table].key = value``, read as the experiments read it."""
+    changed = tmp_path / "changed.toml"
+    changed.write_text(f'base = "{model}"\n[{table}]\n{key} = {value}\n')
+    return (MultimodalModel if "multimodal" in model else DiehlCookModel).load(changed)
+
+
+@pytest.mark.parametrize("model, table, key", [constant for model in ("diehl_cook_2015", "rathi2018_multimodal")
+                                                for constant in _constants_of(model)])
+def test_every_constant_of_a_model_file_is_checked_for_its_kind(tmp_path, model, table, key):
+    """A value of the wrong kind (a length, where a time, a voltage, a number or a word is due) is refused with
+    the table and key named (an ensemble's sub-table as the ensemble's base file calls it)."""
+    ensemble, _, sub_table = table.partition(".")
+    named = rf"\[{table}\]\.{key}: expected|\[{ensemble}\]: .*\[{sub_table}\]\.{key}: expected"
+    with pytest.raises(ConfigError, match=named if key != "base" else r"model file not found: 1 metre"):
+        _load_changed(tmp_path, model, table, key, '"1 metre"')
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"excitatory": {"v_reset": "-40 mV"}}, "v_reset = -40. mV is not below the threshold -52. mV"),
+    ({"inhibitory": {"E_exc": "-50 mV"}}, "E_exc = -50. mV is not above the threshold -40. mV: no input"),
+    ({"inhibitory": {"E_inh": "-30 mV"}}, "inhibition would excite"),
+    ({"excitatory": {"theta_init": "90 mV"}}, "E_exc = 0. V is not above the threshold 18. mV"),
+    ({"excitatory": {"tau_m": "-100 ms"}}, r"\[excitatory\]\.tau_m: must be > 0"),
+    ({"protocol": {"t_rest": "-150 ms"}}, r"\[protocol\]\.t_rest: must be >= 0"),
+])
+def test_constants_that_make_a_neuron_silent_or_meaningless_are_refused(change, message):
+    with pytest.raises(ConfigError, match=message):
+        DiehlCookModel.load("diehl_cook_2015", overrides=change)

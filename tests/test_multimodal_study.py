@@ -3,7 +3,6 @@ their results together; the arms themselves are faked."""
 import argparse
 import dataclasses
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -134,13 +133,25 @@ def test_an_arm_runs_from_its_settings_file_with_the_settings_and_data_the_study
             (self.out / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
             return {"accuracy": 0.5}
 
-    def run_arm_here(command):
-        parser = argparse.ArgumentParser()
-        arms.add_arguments(parser)
-        return subprocess.CompletedProcess(command, arms.run(parser.parse_args(command[command.index("run-arm") + 1:])))
+    class ArmHere:
+        """Stands in for the arm's process: runs its ``brainnets run-arm ...`` in this one."""
+
+        def __init__(self, command):
+            self.command = command
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exception):
+            return False
+
+        def wait(self):
+            parser = argparse.ArgumentParser()
+            arms.add_arguments(parser)
+            return arms.run(parser.parse_args(self.command[self.command.index("run-arm") + 1:]))
 
     monkeypatch.setattr(multimodal, "MultimodalExperiment", Experiment)
-    monkeypatch.setattr(arms.subprocess, "run", run_arm_here)
+    monkeypatch.setattr(arms.subprocess, "Popen", ArmHere)
     args = parse("--validate", "--split", "speaker", "--seed", "3", "--train", "40", "--test", "20", "--assign", "30")
     settings = multimodal.arm_settings(args, {"n_image": 10, "n_audio": 6, "crossmodal": "manual",
                                               "crossmodal_fraction": 0.25})

@@ -39,7 +39,7 @@ def test_study_lists_every_study(capsys):
         main(["study", "--help"])
     listed = capsys.readouterr().out
     assert all(name in listed for name in STUDIES)
-    assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench"}
+    assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "kill-resume"}
 
 
 def test_ablation_collects_the_three_variants(tmp_path, fake_arms):

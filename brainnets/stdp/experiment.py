@@ -72,6 +72,8 @@ def check_run_settings(settings, counts: tuple[str, ...]) -> None:
         raise ValueError(f"n_assign must lie in 1..n_train={settings.n_train}, got {settings.n_assign}")
     if settings.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {settings.device!r}")
+    if not settings.checkpoint_seconds >= 0:
+        raise ValueError(f"the time between checkpoints must be >= 0 seconds, got {settings.checkpoint_seconds}")
 
 
 def run_identity(settings) -> dict:

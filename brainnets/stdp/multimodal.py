@@ -128,7 +128,10 @@ def _ensemble(path: str | Path, name: str, table: dict | None) -> DiehlCookModel
     if base is None:
         raise ConfigError(f"{path} [{name}]: missing key 'base' (the Diehl & Cook model file)")
     beside = model_file(path).parent / base
-    return DiehlCookModel.load(beside if beside.is_file() else base, overrides=overrides)
+    try:
+        return DiehlCookModel.load(beside if beside.is_file() else base, overrides=overrides)
+    except ConfigError as error:  # say which ensemble of this file it was: the base file may be shared
+        raise ConfigError(f"{path} [{name}]: {error}") from None
 
 
 class CrossmodalLinks:

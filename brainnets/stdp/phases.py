@@ -21,23 +21,34 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..checkpoint import LEFTOVER_PATTERN, check_run_folder, load_arrays, save_arrays_atomic, write_json_atomic
+from ..checkpoint import (LEFTOVER_PATTERN, check_run_folder, hold_folder, load_arrays, release_folder,
+                          save_arrays_atomic, write_json_atomic)
 from ..config import read_toml
-from ..devices import use_device
+from ..devices import check_runnable, use_device
 from ..provenance import provenance
 from .ensemble import PresentedNetwork
 from .simulation import EnsembleSimulation
 
 #: A running experiment's items shown so far over all phases, for a parent process's progress bar.
 PROGRESS_FILE = "progress.json"
-#: What a run writes before its first checkpoint. A folder holding only these is a run killed before it saved
-#: anything of value: it is started again, with or without --resume.
+#: What a run writes before its first checkpoint. A folder holding only these (or nothing) is a run killed before
+#: it saved anything of value: it is started again, with or without --resume.
 BEFORE_FIRST_CHECKPOINT = ("settings.json", "standalone", PROGRESS_FILE)
 
 
 def _remove(paths: list[Path]) -> None:
     for path in paths:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (what making it creates), or None."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return missing
+        missing = path
+    return missing
 
 
 def model_digest(model: str | Path) -> str:
@@ -89,7 +100,8 @@ class PhasedExperiment:
         self.settings = settings
         self.out = Path(out_dir)
         self.progress = progress
-        self._check_out_dir(resume)
+        check_runnable(settings.device)
+        self._claim_out_dir(resume)
         self.sim: EnsembleSimulation | None = None
         self.phase, self.position = 0, 0
         self.provenance = provenance()  # the code as it was when the run started, not when it ends
@@ -116,13 +128,14 @@ class PhasedExperiment:
     def build(self) -> None:
         """Build (and compile) the network, as the checkpoint left it if there is one. A fresh run whose build
         fails (a refused value, a compiler error) leaves no folder behind."""
-        fresh, made = not self.checkpoint_path.exists(), not self.out.exists()
+        fresh, made = not self.checkpoint_path.exists(), _first_missing(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
+        hold_folder(self.out)
         try:
             self._build()
         except BaseException:
             if fresh:
-                _remove([self.out] if made else list(self.out.iterdir()))
+                self._give_up(remove=[made] if made else list(self.out.iterdir()))
             raise
 
     def _build(self) -> None:
@@ -211,6 +224,18 @@ class PhasedExperiment:
         """What must match for a checkpoint to be resumed: the settings and the model file's contents."""
         return {**self.settings.identity(), "model_sha256": model_digest(self.settings.model)}
 
+    def _claim_out_dir(self, resume: bool) -> None:
+        """Take the output folder, if it exists, as this process's own (a second run in it is refused), then
+        check that it can take this run. An absent folder is made (and taken) by :meth:`build`, so that a run
+        refused before it builds leaves nothing behind."""
+        if self.out.is_dir():
+            hold_folder(self.out)
+        self._check_out_dir(resume)
+
+    def _give_up(self, remove: list[Path]) -> None:
+        release_folder(self.out)
+        _remove(remove)
+
     def _check_out_dir(self, resume: bool) -> None:
         if self._killed_before_first_checkpoint():
             _remove(list(self.out.iterdir()))
@@ -232,7 +257,7 @@ class PhasedExperiment:
         if not self.out.is_dir() or self.checkpoint_path.exists():
             return False
         found = [path.name for path in self.out.iterdir() if not fnmatch(path.name, LEFTOVER_PATTERN)]
-        return bool(found) and all(name in BEFORE_FIRST_CHECKPOINT for name in found)
+        return all(name in BEFORE_FIRST_CHECKPOINT for name in found)  # an empty folder too: nothing lost
 
     def _save(self) -> None:
         arrays = {f"state/{owner}/{name}": value for (owner, name), value in self.sim.state.items()}
@@ -268,3 +293,4 @@ class PhasedExperiment:
         """The run is finished: drop the checkpoint and the compiled project."""
         self.checkpoint_path.unlink(missing_ok=True)
         shutil.rmtree(self.out / "standalone", ignore_errors=True)
+        release_folder(self.out)

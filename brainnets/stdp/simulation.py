@@ -2,8 +2,9 @@
 
 On the standalone devices the network is built and compiled once; each :meth:`EnsembleSimulation.present`
 is then one ``device.run(run_args=...)`` of the same binary, with the stimulus and the network's state
-passed in and read back out. In runtime mode the same calls become ordinary ``Network.run`` calls.
-Either way ``self.state`` (numpy arrays keyed ``(object name, variable)``) is the network's state
+passed in and read back out. In runtime mode the same calls become ordinary ``Network.run`` calls, each
+from the network as built (``Network.restore``), so that, as on the standalone devices, every run starts at
+t = 0 and needs nothing but the state passed in. Either way ``self.state`` (numpy arrays keyed ``(object name, variable)``) is the network's state
 between runs, so it can be checkpointed and restored.
 """
 from __future__ import annotations
@@ -14,10 +15,13 @@ import brian2
 import numpy as np
 from brian2 import Quantity, second
 
-from ..devices import is_standalone
+from ..devices import build_standalone, is_standalone
 from .ensemble import PresentedNetwork
 from .protocol import Presentations, decode_presentations
 
+#: Runtime mode: the network as built, restored before every run so that each starts at t = 0 (as a standalone
+#: run does) and its results do not depend on how many runs came before, to the last bit.
+_START = "as built"
 _SEED_FROM_RUN_ARGS = "brian::_random_generators[0].seed((unsigned long){seed}[0]);"
 
 
@@ -31,8 +35,6 @@ class EnsembleSimulation:
         self.seed = seed
         self.state: dict[tuple[str, str], np.ndarray] = ensemble.initial_state()
         self.runs_done = 0
-        self._seen = {}  # runtime mode: events of each monitor already read
-        self._start = 0 * second  # network time at the start of the last run
         self._stamps = ensemble.time_stamps()
         network = ensemble.network
         if is_standalone(device):
@@ -44,8 +46,10 @@ class EnsembleSimulation:
                 seed_array = standalone.get_array_name(ensemble.protocol.group.variables["rng_seed"])
                 standalone.insert_code("main", _SEED_FROM_RUN_ARGS.format(seed=seed_array))
             network.run(ensemble.protocol.duration)
-            standalone.build(run=False, compile=True, directory=str(directory) if directory else None)
+            build_standalone(directory, run=False, compile=True)
             self._standalone = standalone
+        else:
+            network.store(_START)
 
     def run_seed(self) -> int:
         return int(np.random.SeedSequence([self.seed, self.runs_done]).generate_state(1)[0] % 2**31)
@@ -87,8 +91,7 @@ class EnsembleSimulation:
             run_args[view] = Quantity(value, dim=view.dim)
         self._standalone.run(run_args=run_args, with_output=False)
         self._forget_run_arg_files()
-        self._start = 0 * second
-        self._read_state(run_start=self._start)
+        self._read_state()
 
     def _forget_run_arg_files(self):
         """Brian2 writes every run-argument array to a file named by its hash and never removes it."""
@@ -98,43 +101,39 @@ class EnsembleSimulation:
 
     def _run_runtime(self, stimuli, values):
         network = self.ensemble.network
-        self._start = network.t
+        network.restore(_START)
         for timed_array, stimulus in stimuli.items():
             timed_array.values[:] = stimulus
         brian2.seed(values[("protocol", "rng_seed")])
         for (owner, name), value in values.items():
             view = self._view(owner, name)
-            shift = float(self._start) if (owner, name) in self._stamps else 0.0
-            view[:] = Quantity(np.asarray(value) + shift, dim=view.dim)
-        network.run(self.ensemble.protocol.duration)
-        self._read_state(run_start=self._start)
+            view[:] = Quantity(value, dim=view.dim)
+        network.run(self.ensemble.protocol.duration, namespace={})
+        self._read_state()
 
-    def _new_events(self, monitor, variable: str) -> np.ndarray:
-        """This run's values of a monitor's variable (runtime monitors keep earlier runs' events too)."""
-        first = self._seen.get(monitor.name, 0) if not is_standalone(self.device) else 0
-        return np.asarray(getattr(monitor, variable)[first:])
+    def _events(self, monitor, variable: str) -> np.ndarray:
+        return np.asarray(getattr(monitor, variable)[:])
 
     def _decode(self, n_items: int, judged_layers: list[bool]) -> Presentations:
         protocol = self.ensemble.protocol
         judged = protocol.judgements
-        spikes_per_layer = np.stack([self._new_events(judged, f"n_spikes_{name}") for name in protocol.layers],
+        spikes_per_layer = np.stack([self._events(judged, f"n_spikes_{name}") for name in protocol.layers],
                                     axis=1)
         neurons, steps, offset = [], [], 0
         for monitor, layer in zip(protocol.spikes, self.ensemble.layers):
-            neurons.append(self._new_events(monitor, "i") + offset)
-            steps.append(_steps(self._new_events(monitor, "t") * second - self._start, self.ensemble.model.dt))
+            neurons.append(self._events(monitor, "i") + offset)
+            steps.append(_steps(self._events(monitor, "t") * second, self.ensemble.model.dt))
             offset += layer.n_exc
         shown = decode_presentations(
-            self.ensemble.model, self.ensemble.n_exc, n_items, self._new_events(judged, "image"),
-            spikes_per_layer, self._new_events(judged, "retries"), np.concatenate(neurons), np.concatenate(steps),
+            self.ensemble.model, self.ensemble.n_exc, n_items, self._events(judged, "image"),
+            spikes_per_layer, self._events(judged, "retries"), np.concatenate(neurons), np.concatenate(steps),
             input_spikes=np.concatenate([group.n_emitted[:] for group in protocol.inputs.values()]),
             judged_layers=judged_layers)
-        self._seen = {monitor.name: monitor.num_spikes for monitor in (judged, *protocol.spikes)}
         return shown
 
-    def _read_state(self, run_start):
+    def _read_state(self):
         """Copy the carried variables out of the network; times become relative to the next run's start."""
-        next_start = float(run_start + self.ensemble.protocol.duration)
+        next_start = float(self.ensemble.protocol.duration)
         for group, names in self.ensemble.state_variables().items():
             for name in names:
                 value = np.array(getattr(group, name)[:], copy=True)

@@ -13,6 +13,7 @@ import importlib
 import json
 import subprocess
 import sys
+import threading
 import typing
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from ..checkpoint import RunFolderError, write_json_atomic
+from ..checkpoint import RunFolderError, hold_folder, write_json_atomic
 from ..stdp.phases import PROGRESS_FILE
 
 #: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``.
@@ -55,16 +56,20 @@ STUDY_FILE = "study.json"
 
 def begin_study(out: Path, kind: str, arms: dict[str, object], resume: bool) -> None:
     """Record a new study in ``out`` (its kind and each arm's settings dataclass), or, resuming, check that
-    ``out`` holds this very study: --resume never writes into an unrelated folder or a study planned otherwise."""
+    ``out`` holds this very study: --resume never writes into an unrelated folder or a study planned otherwise.
+    ``out`` is this process's own from then on: a second study started on it is refused."""
     plan = {"kind": kind, "arms": {name: dataclasses.asdict(settings) for name, settings in arms.items()}}
     recorded = out / STUDY_FILE
+    legacy = (out / "arms").is_dir() and not recorded.exists()  # a study started before studies recorded themselves
+    if resume and not (recorded.exists() or legacy):
+        raise RunFolderError(f"--resume: {out} holds no study to continue")
+    out.mkdir(parents=True, exist_ok=True)
+    hold_folder(out)
     if not resume:
         write_json_atomic(recorded, plan)
         return
-    if not recorded.exists():
-        if (out / "arms").is_dir():  # a study started before studies recorded themselves
-            return
-        raise RunFolderError(f"--resume: {out} holds no study to continue")
+    if legacy:
+        return
     before = json.loads(recorded.read_text())
     if before["kind"] != kind:
         raise RunFolderError(f"--resume: {out} holds a {before['kind']} study, not a {kind} one")
@@ -94,11 +99,31 @@ def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
         command = [sys.executable, "-m", "brainnets", "run-arm", str(arm_file(out)), "--quiet"]
         if (out / "checkpoint.npz").exists():
             command.append("--resume")
-        finished = subprocess.run(command)
-        if finished.returncode == 2:
+        with subprocess.Popen(command) as process:
+            _running.add(process)
+            if _stopped.is_set():  # the study stopped while this arm was starting
+                process.terminate()
+            try:
+                status = process.wait()
+            finally:
+                _running.discard(process)
+        if status == 2:
             raise ArmError(f"the arm in {out} stopped (its error is printed above)")
-        finished.check_returncode()
+        if status != 0:
+            raise subprocess.CalledProcessError(status, command)
     return json.loads(metrics.read_text())
+
+
+#: The arm processes running now, stopped when one of their study's arms fails (and then ``_stopped`` is set).
+_running: set[subprocess.Popen] = set()
+_stopped = threading.Event()
+
+
+def _stop_running_arms() -> None:
+    """Stop every arm process running or starting (each resumes from its last checkpoint when the study does)."""
+    _stopped.set()
+    for process in list(_running):
+        process.terminate()
 
 
 def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = True,
@@ -112,17 +137,29 @@ def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = Tr
             tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
         pending = set(futures.values())
-        while pending:
-            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
-            for future in finished:
-                future.result()
-                bar.update()
-            if folders is not None:
-                shown = [_progress_of(folder) for folder in folders.values()]
-                items.total = sum(total for _, total in shown)
-                items.n = sum(done for done, _ in shown)
-                items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished", refresh=False)
-                items.refresh()
+        done_before = None
+        _stopped.clear()
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+                    bar.update()
+                if folders is not None:
+                    shown = [_progress_of(folder) for folder in folders.values()]
+                    items.total = sum(total for _, total in shown)
+                    done = sum(done for done, _ in shown)
+                    if done_before is None:  # what a resumed study had done: not counted in the rate
+                        done_before = items.n = items.initial = items.last_print_n = done
+                    items.update(done - items.n)
+                    items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished",
+                                          refresh=False)
+                    items.refresh()
+        except BaseException:  # one arm failed (or the user stopped the study): the other arms stop too
+            for future in pending:
+                future.cancel()
+            _stop_running_arms()
+            raise
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -7,6 +7,7 @@ Examples (``brainnets study STUDY --help`` for the options of each):
     brainnets study validate --network runs/base_12k/network.npz --threshold 0.15 --out results/validation.json
     brainnets study ensemble-stats runs/mm100/arms/multimodal --json results/ensemble_statistics.json
     brainnets study bench --images 300 --out results/bench_training
+    brainnets study kill-resume --kills 20 --out results/kill_resume.json
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ STUDIES = {
     "ensemble-stats": ("brainnets.studies.ensemble_statistics",
                        "how differentiated the excitatory neurons of trained ensembles are"),
     "bench": ("brainnets.studies.bench", "training speed against the per-image Brian2 runtime loop"),
+    "kill-resume": ("brainnets.studies.kill_resume",
+                    "kill a small run at random moments, resume it each time, compare with an unbroken run"),
 }
 
 

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "of spikes (D&C repeat it brighter); the spike count of Rathi's energy measure")
     parser.add_argument("--slots-per-run", type=int, default=250,
                         help="presentations per compiled run (checkpoint granularity)")
+    parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                        help="write a checkpoint after the first compiled run that ends this long after the last "
+                             "one (0: after every run)")
     parser.add_argument("--data", default=None, help="folder holding mnist/ (default: the package's shipped data)")
     parser.add_argument("--out", required=True, help="output folder; must be new unless --resume")
     parser.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
@@ -58,7 +61,7 @@ def settings_from(args: argparse.Namespace, **settings) -> Settings:
                     n_assign=args.assign, epochs=args.epochs, seed=args.seed, device=args.device,
                     inhibition=not args.no_inhibition, homeostasis=not args.no_homeostasis,
                     test_repeats=not args.no_test_repeats,
-                    slots_per_run=args.slots_per_run, **settings)
+                    slots_per_run=args.slots_per_run, checkpoint_seconds=args.checkpoint_every, **settings)
 
 
 def train(settings: Settings, out: str | Path, data_dir: str | Path | None = None, resume: bool = False,

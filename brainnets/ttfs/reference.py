@@ -28,7 +28,7 @@ import brian2
 import numpy as np
 from brian2 import NeuronGroup, Network, SpikeMonitor, Synapses, TimedArray, ms, second
 
-from ..devices import is_standalone, use_device
+from ..devices import build_standalone, check_runnable, is_standalone, use_device
 from .exact import SpikeTimes, input_times
 from .spec import SNNSpec, SpikingLayer
 
@@ -224,14 +224,15 @@ def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True
     """Run ``inputs`` (batch, ...) in [0, 1] through the Brian2 network of ``spec`` on ``device``
     ('runtime', 'cpp' or 'cuda'; standalone projects go to ``directory``)."""
     start = time.perf_counter()
+    check_runnable(device)
     use_device(device, directory)
     try:
         reference = ReferenceNetwork(spec, inputs, dt, exact=exact, tau_c=tau_c)
         run_start = time.perf_counter()
         reference.run()
         if is_standalone(device):
+            build_standalone(directory, run=True, compile=True)
             device_object = brian2.get_device()
-            device_object.build(directory=str(directory) if directory else None, run=True, compile=True)
             run_seconds = device_object.timers["run_binary"] if hasattr(device_object, "timers") else None
         else:
             run_seconds = time.perf_counter() - run_start
