@@ -19,11 +19,13 @@ from brainnets import cache, cli
 from brainnets.config import ConfigError, UnusualValueWarning, read_toml
 from brainnets.devices import BuildError, build_standalone, use_device
 from brainnets.resources import shipped_models
+from brainnets.stdp.compression import Compression
 from brainnets.stdp.model import DiehlCookModel
 from brainnets.stdp.multimodal import MultimodalModel
 from brainnets.checkpoint import CorruptFileError, RunFolderError, check_run_folder, load_arrays, save_arrays_atomic
 from brainnets.stdp.phases import PhasedExperiment
 from brainnets.studies import arms
+from brainnets.ttfs.experiment import TTFSModel
 
 
 def refused(capsys, *argv: str) -> str:
@@ -227,11 +229,15 @@ def _load_changed(tmp_path, model: str, table: str, key: str, value: str):
     """``model`` with ``[table].key = value``, read as the experiments read it."""
     changed = tmp_path / "changed.toml"
     changed.write_text(f'base = "{model}"\n[{table}]\n{key} = {value}\n')
-    return (MultimodalModel if "multimodal" in model else DiehlCookModel).load(changed)
+    return LOADERS[model](changed)
 
 
-@pytest.mark.parametrize("model, table, key", [constant for model in ("diehl_cook_2015", "rathi2018_multimodal")
-                                                for constant in _constants_of(model)])
+#: Every shipped model file but the tuned multimodal one (its own keys are the literal one's) -> what reads it.
+LOADERS = {"diehl_cook_2015": DiehlCookModel.load, "rathi2018_multimodal": MultimodalModel.load,
+           "rathi2021_compression": Compression.load, "stanojevic2023_ttfs": TTFSModel.load}
+
+
+@pytest.mark.parametrize("model, table, key", [constant for model in LOADERS for constant in _constants_of(model)])
 def test_every_constant_of_a_model_file_is_checked_for_its_kind(tmp_path, model, table, key):
     """A value of the wrong kind (a length, where a time, a voltage, a number or a word is due) is refused with
     the table and key named (an ensemble's sub-table as the ensemble's base file calls it)."""

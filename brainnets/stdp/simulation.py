@@ -48,6 +48,7 @@ class EnsembleSimulation:
             network.run(ensemble.protocol.duration)
             build_standalone(directory, run=False, compile=True)
             self._standalone = standalone
+            self._forget_run_arg_files(everyone=True)  # a killed earlier process's
         else:
             network.store(_START)
 
@@ -93,10 +94,15 @@ class EnsembleSimulation:
         self._forget_run_arg_files()
         self._read_state()
 
-    def _forget_run_arg_files(self):
-        """Brian2 writes every run-argument array to a file named by its hash and never removes it."""
+    def _forget_run_arg_files(self, everyone: bool = False):
+        """Brian2 writes every run-argument array to ``static_arrays/init_..._<md5 of the values>.dat`` (beside a
+        ``.lock`` file) and never removes them; this run's are removed, or with ``everyone`` all there are.
+        Those of a process killed mid-write must go before the next run: a half-written file with the name
+        of the values about to be passed would be taken as written (Brian2 writes only absent files)."""
         folder = Path(self._standalone.project_dir) / "static_arrays"
-        for name in self._standalone.run_args_arrays:
+        names = ([path.name for path in folder.glob("init_*.dat*")] if everyone else
+                 [f"{name}{suffix}" for name in self._standalone.run_args_arrays for suffix in ("", ".lock")])
+        for name in names:
             (folder / name).unlink(missing_ok=True)
 
     def _run_runtime(self, stimuli, values):
