@@ -26,6 +26,6 @@ def test_a_run_killed_twice_resumes_bit_identical(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("device", ["cpp", "runtime"])
 def test_a_run_killed_twenty_times_resumes_bit_identical(tmp_path, device):
-    report = kill_resume(tmp_path, kills=20, device=device, n_train=80, n_test=20)  # enough runs for 20 kills
+    report = kill_resume(tmp_path, kills=20, device=device, n_train=60, n_test=20)  # enough runs for 20 kills
     assert report["identical"], report["differences"]
     assert report["kills_landed"] == 20

@@ -35,7 +35,7 @@ UNCOMPARED = {"build_seconds", "train_seconds", "train_ms_per_image", "eval_seco
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kills", type=int, default=20, help="kills before the run is let finish")
-    parser.add_argument("--train", type=int, default=80, help="training images of the small run (5 neurons)")
+    parser.add_argument("--train", type=int, default=60, help="training images of the small run (5 neurons)")
     parser.add_argument("--test", type=int, default=20, help="test images of the small run")
     parser.add_argument("--device", choices=DEVICES, default="cpp")
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
