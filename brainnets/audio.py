@@ -37,7 +37,6 @@ import numpy as np
 from brian2 import Hz, Quantity, ms, second
 from lyon.calc import LyonCalc
 from lyon.utils import design_lyon_filters
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
 from .checkpoint import CorruptFileError, load_arrays, save_arrays_atomic
@@ -134,6 +133,8 @@ class AudioFrontend:
 
 def resample(waveform: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Polyphase resampling (scipy ``resample_poly``, with its anti-aliasing FIR filter) to ``to_rate``."""
+    from scipy.signal import resample_poly  # here, not at the top: importing scipy.signal takes ~1 s of start-up
+
     samples = np.asarray(waveform, dtype=np.float64)
     if from_rate == to_rate:
         return samples

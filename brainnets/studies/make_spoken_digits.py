@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from ..audio import resample
 from ..checkpoint import write_bytes_atomic
 from ..provenance import command_line_of
 from ..resources import data_dir
@@ -124,7 +124,7 @@ def utterance(binary: str, speaker: Speaker, digit: int, rng: np.random.Generato
     speed = int(round(speaker.speed * (1 + rng.uniform(-SPEED_JITTER, SPEED_JITTER))))
     amplitude = int(rng.integers(*AMPLITUDE, endpoint=True))
     samples, rate = synthesize(binary, DIGIT_WORDS[digit], speaker.espeak_voice, pitch, speed, amplitude)
-    resampled = resample_poly(samples, OUTPUT_RATE, rate)  # resample_poly reduces the ratio itself
+    resampled = resample(samples, rate, OUTPUT_RATE)
     return to_wav_bytes(trim_silence(resampled, OUTPUT_RATE), OUTPUT_RATE)
 
 

@@ -93,6 +93,8 @@ def train_source(args, model: TTFSModel, train) -> Source:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # noqa: F401  (every net is trained in PyTorch: without the gradient extra, stop before any work)
+
     out = Path(args.out)
     check_run_folder(out, args.resume, out / "training.pt")
     model = TTFSModel.load(args.model)
