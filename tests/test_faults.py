@@ -107,6 +107,7 @@ class _FakeArmProcess:
 
 def test_an_arm_that_stops_on_a_user_error_stops_its_study_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", _FakeArmProcess)
+    monkeypatch.setattr(_FakeArmProcess, "terminated", [])
     arm = partial(arms.run_arm_process, "multimodal", _Settings(), {})
     with pytest.raises(subprocess.CalledProcessError):  # an unexpected failure keeps its traceback
         arm(tmp_path / "broken")
