@@ -135,7 +135,8 @@ class PhasedExperiment:
             self._build()
         except BaseException:
             if fresh:
-                self._give_up(remove=[made] if made else list(self.out.iterdir()))
+                release_folder(self.out)
+                _remove([made] if made else list(self.out.iterdir()))
             raise
 
     def _build(self) -> None:
@@ -231,10 +232,6 @@ class PhasedExperiment:
         if self.out.is_dir():
             hold_folder(self.out)
         self._check_out_dir(resume)
-
-    def _give_up(self, remove: list[Path]) -> None:
-        release_folder(self.out)
-        _remove(remove)
 
     def _check_out_dir(self, resume: bool) -> None:
         if self._killed_before_first_checkpoint():

@@ -137,7 +137,7 @@ def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = Tr
             tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
         pending = set(futures.values())
-        done_before = None
+        first_look = True
         _stopped.clear()
         try:
             while pending:
@@ -149,8 +149,9 @@ def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = Tr
                     shown = [_progress_of(folder) for folder in folders.values()]
                     items.total = sum(total for _, total in shown)
                     done = sum(done for done, _ in shown)
-                    if done_before is None:  # what a resumed study had done: not counted in the rate
-                        done_before = items.n = items.initial = items.last_print_n = done
+                    if first_look:  # what a resumed study had done: not counted in the rate
+                        items.n = items.initial = items.last_print_n = done
+                        first_look = False
                     items.update(done - items.n)
                     items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished",
                                           refresh=False)

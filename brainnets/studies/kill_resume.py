@@ -110,7 +110,7 @@ def kill_and_resume(work: Path, kills: int, n_train: int, n_test: int, device: s
             first = to_first
         if not finished:
             log.append({"seconds_after_start": round(seconds, 3), "after_checkpoints": after,
-                        "half_written_files": len(list(killed.glob(LEFTOVER_PATTERN))) if killed.exists() else 0,
+                        "half_written_files": len(list(killed.glob(LEFTOVER_PATTERN))),
                         "resumes_from": _resumes_from(killed)})
     if not finished:
         subprocess.run(train_command(killed, n_train, n_test, device, resume=True), stdout=subprocess.DEVNULL,
