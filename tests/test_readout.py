@@ -46,3 +46,32 @@ def test_the_linear_readout_with_one_class_or_mismatched_counts():
         linear_readout(np.ones((4, 3)), np.zeros(5, dtype=int), np.ones((2, 3)))
     with pytest.raises(ValueError, match="3 neurons"):
         linear_readout(np.ones((4, 3)), np.array([0, 1, 0, 1]), np.ones((2, 2)))
+
+
+def test_the_pooled_vote_lets_the_louder_ensemble_decide_and_the_per_sense_vote_gives_each_one_say():
+    # neurons 0-1 (image) fire a lot, neurons 2-3 (audio) little: image says class 0 weakly, audio class 1 clearly
+    assignments = np.array([0, 1, 0, 1])
+    counts = np.array([[12.0, 10.0, 0.0, 3.0]])
+    senses = (slice(0, 2), slice(2, 4))
+    # pooled (Rathi 3.6): class 0 has neurons 0 and 2, (12 + 0) / 2 = 6; class 1: (10 + 3) / 2 = 6.5
+    assert predict(counts, assignments, vote="pooled", senses=senses).tolist() == [1]
+    # per sense: image 12/22 vs 10/22, audio 0 vs 1: class 1 gets 10/22 + 1 > 12/22
+    assert predict(counts, assignments, vote="per_sense", senses=senses).tolist() == [1]
+    louder = np.array([[30.0, 10.0, 0.0, 3.0]])
+    assert predict(louder, assignments, vote="pooled", senses=senses).tolist() == [0]  # (30 + 0) / 2 > 6.5
+    assert predict(louder, assignments, vote="per_sense", senses=senses).tolist() == [1]  # 30/40 < 10/40 + 1
+
+
+def test_the_per_sense_vote_with_one_sense_or_a_silent_sense_is_the_pooled_vote():
+    rng = np.random.default_rng(2)
+    assignments = rng.integers(-1, 10, 40)
+    counts = rng.poisson(2.0, (50, 40)).astype(float)
+    np.testing.assert_array_equal(predict(counts, assignments, vote="per_sense", senses=(slice(0, 40),)),
+                                  predict(counts, assignments))
+    # the second sense never fires: the first alone decides, by its own pooled vote
+    silent = counts.copy()
+    silent[:, 25:] = 0
+    np.testing.assert_array_equal(predict(silent, assignments, vote="per_sense", senses=(slice(0, 25), slice(25, 40))),
+                                  predict(silent[:, :25], assignments[:25]))
+    with pytest.raises(ValueError, match="the votes are pooled, per_sense"):
+        predict(counts, assignments, vote="loudest")

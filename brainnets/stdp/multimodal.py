@@ -27,12 +27,13 @@ import numpy as np
 from brian2 import Synapses
 
 from ..audio import AudioFrontend
-from ..config import ConfigError, load_section, quantity, read_toml
+from ..config import ConfigError, choice, load_section, quantity, read_toml
 from ..resources import model_file
 from ..synapses import FixedWeights, PowerLawSTDP
 from .ensemble import DiehlCookLayer, PresentedNetwork
 from .model import DiehlCookModel
 from .protocol import Protocol, Stream
+from .readout import VOTES
 
 MODALITIES = ("image", "audio")
 #: How the two ensembles are joined: links learned by STDP, links made by hand (3.8), or none.
@@ -59,14 +60,20 @@ class NoisyMnistParams:
 
 
 @dataclass(frozen=True)
+class ReadoutParams:
+    vote: str = choice(*VOTES)  # how the ensembles vote together (readout.predict)
+
+
+@dataclass(frozen=True)
 class MultimodalModel:
     """Everything ``models/rathi2018_multimodal.toml`` holds: the two ensembles' models, the cross-modal
-    synapses and their STDP, the cochlear front end and how noisy MNIST is made."""
+    synapses and their STDP, the cochlear front end, how noisy MNIST is made and how the ensembles vote."""
 
     ensembles: dict[str, DiehlCookModel]  # [image_ensemble], [audio_ensemble]: a base file and what differs
     crossmodal: CrossmodalParams
     audio_frontend: AudioFrontend
     noisy_mnist: NoisyMnistParams
+    readout: ReadoutParams
     source: str
 
     @classmethod

@@ -4,6 +4,10 @@ Each excitatory neuron is labelled with the class to which it responded most on 
 recorded with plasticity off). An input is then classified as the class whose neurons have the
 highest mean spike count. :func:`linear_readout` is a second, supervised readout of the same spike counts
 (multinomial logistic regression), reported beside the vote.
+
+A network of several ensembles (Rathi ch. 3) votes in one of :data:`VOTES`: the thesis pools every labelled
+neuron of both ensembles (3.6), so the ensemble whose neurons fire more has the larger say; the per-sense
+vote gives each ensemble one equal say, its class scores scaled to sum to 1 before they are added.
 """
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ UNASSIGNED = -1
 
 #: Inverse L2 strength of :func:`linear_readout` (scikit-learn's default; fixed, never tuned on a test set).
 LINEAR_C = 1.0
+
+#: How the ensembles of a network vote together (:func:`predict`).
+VOTES = ("pooled", "per_sense")
 
 
 def mean_responses(counts: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -48,8 +55,21 @@ def class_scores(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 1
     return np.divide(totals, size, out=np.zeros_like(totals), where=size > 0)
 
 
-def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    return np.argmax(class_scores(counts, assignments, n_classes), axis=1)
+def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int = 10, vote: str = "pooled",
+            senses: tuple[slice, ...] = ()) -> np.ndarray:
+    """The class of each item (n_items,) by the ``vote`` of :data:`VOTES`; ``senses`` says where each
+    ensemble's neurons lie in ``counts`` (needed by the per-sense vote; with one sense both votes agree)."""
+    if vote not in VOTES:
+        raise ValueError(f"vote {vote!r}: the votes are {', '.join(VOTES)}")
+    if vote == "pooled" or len(senses) < 2:
+        return np.argmax(class_scores(counts, assignments, n_classes), axis=1)
+    counts = np.asarray(counts, dtype=float)
+    total = np.zeros((len(counts), n_classes))
+    for sense in senses:
+        scores = class_scores(counts[:, sense], assignments[sense], n_classes)
+        say = scores.sum(axis=1, keepdims=True)  # a sense silent on an item has no say on it
+        total += np.divide(scores, say, out=np.zeros_like(scores), where=say > 0)
+    return np.argmax(total, axis=1)
 
 
 def linear_readout(train_counts: np.ndarray, train_labels: np.ndarray, test_counts: np.ndarray,

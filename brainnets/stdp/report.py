@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..checkpoint import save_arrays_atomic, write_json_atomic
-from .readout import assign_labels, confusion_matrix, linear_readout, predict
+from .readout import VOTES, assign_labels, confusion_matrix, linear_readout, predict
 
 if TYPE_CHECKING:
     from .experiment import UnimodalExperiment
@@ -101,27 +101,28 @@ def unimodal_report(experiment: UnimodalExperiment) -> dict:
 def multimodal_report(experiment: MultimodalExperiment) -> dict:
     """Accuracy of every test phase (``accuracy``, ``accuracy_missing_audio``, ...) and of each ensemble
     alone, the labelled neurons and, with cross-modal links, :func:`crossmodal_links`; ``readout`` holds
-    every test phase's accuracy under the vote and under the linear readout (one fit on the assign phase,
-    all ensembles' neurons together)."""
+    every test phase's accuracy under the model's vote (``vote``, the plain ``accuracy`` keys), under each of
+    :data:`.readout.VOTES` (``vote_pooled``, the thesis', and ``vote_per_sense``) and under the linear readout
+    (one fit on the assign phase, all ensembles' neurons together)."""
     s, counts = experiment.settings, experiment.counts
     network, state = experiment.sim.ensemble, experiment.sim.state
     test_labels = experiment.labels["test"]
     assignments = assign_labels(counts["assign"], experiment.labels["train"][:experiment.n_assign])
-    predictions = {phase.name: predict(counts[phase.name], assignments) for phase in experiment.phases
-                   if phase.name.startswith("test")}
-    accuracies = {("accuracy" if phase == "test" else phase.replace("test_", "accuracy_")):
-                  float(np.mean(predicted == test_labels)) for phase, predicted in predictions.items()}
-    tests = list(predictions)  # one fit, every test phase's counts read out at once
+    slices = neuron_slices(network)
+    tests = [phase.name for phase in experiment.phases if phase.name.startswith("test")]
+    vote = network.multimodal_model.readout.vote
+    predictions, readout = test_readouts({phase: counts[phase] for phase in tests}, test_labels, assignments,
+                                         slices, vote)
+    # one fit, every test phase's counts read out at once
     linear = linear_readout(counts["assign"], experiment.labels["train"][:experiment.n_assign],
                             np.concatenate([counts[phase] for phase in tests]))
-    linear_accuracies = {key: float(np.mean(predicted == test_labels))
-                         for key, predicted in zip(accuracies, np.split(linear, len(tests)))}
-    slices = neuron_slices(network)
+    readout["linear"] = test_accuracies(dict(zip(tests, np.split(linear, len(tests)))), test_labels)
+    accuracies = readout["vote"]
     per_ensemble = {name: float(np.mean(predict(counts["test"][:, where], assignments[where]) == test_labels))
                     for name, where in slices.items()}
     metrics = {
         **accuracies, "accuracy_per_ensemble": per_ensemble,
-        "readout": {"vote": accuracies, "linear": linear_accuracies},
+        "vote": vote, "readout": readout,
         **dataclasses.asdict(s), "sizes": s.sizes, "n_total": sum(s.sizes.values()),
         "test_utterances": experiment.test_utterances,
         **experiment.provenance,
@@ -146,6 +147,24 @@ def multimodal_report(experiment: MultimodalExperiment) -> dict:
         "train_labels": experiment.labels["train"], "test_labels": test_labels})
     write_json_atomic(experiment.out / "metrics.json", metrics)
     return metrics
+
+
+def test_accuracies(predictions: dict[str, np.ndarray], test_labels: np.ndarray) -> dict[str, float]:
+    """Accuracy of each test phase's predictions, keyed ``accuracy`` (phase ``test``) or ``accuracy_missing_audio``
+    (phase ``test_missing_audio``) and so on."""
+    return {("accuracy" if phase == "test" else phase.replace("test_", "accuracy_")):
+            float(np.mean(predicted == test_labels)) for phase, predicted in predictions.items()}
+
+
+def test_readouts(test_counts: dict[str, np.ndarray], test_labels: np.ndarray, assignments: np.ndarray,
+                  slices: dict[str, slice], vote: str) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """The predictions of every test phase (phase -> labels) under ``vote``, and the accuracies
+    (:func:`test_accuracies`) under it (``vote``) and under each of :data:`.readout.VOTES` (``vote_pooled``, ...)."""
+    senses = tuple(slices.values())
+    predictions = {other: {phase: predict(counts, assignments, vote=other, senses=senses)
+                           for phase, counts in test_counts.items()} for other in VOTES}
+    readout = {f"vote_{other}": test_accuracies(predictions[other], test_labels) for other in VOTES}
+    return predictions[vote], {"vote": readout[f"vote_{vote}"], **readout}
 
 
 def crossmodal_links(network: MultimodalNetwork, state: dict, assignments: np.ndarray,

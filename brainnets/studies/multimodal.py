@@ -35,8 +35,9 @@ score every test utterance once (``--test-pairing each_once``)::
 
     brainnets multimodal --speakers --audio fsdd:../shared/data/fsdd/recordings --out runs/multimodal_speakers
 
-Every arm reports two readouts: the thesis' vote (``accuracy``) and a logistic regression of the spike
-counts fitted on the training pairs (``readout.linear``).
+Every arm reports its accuracy under the model's vote (``accuracy``; ``[readout].vote`` of the model file: the
+thesis' pooled vote in both shipped models), under each vote (``readout.vote_pooled``, ``readout.vote_per_sense``)
+and under a logistic regression of the spike counts fitted on the training pairs (``readout.linear``).
 
 --validate is for choosing constants the thesis leaves open without looking at the test set: training
 uses MNIST training images below 50,000 and part of the training utterances, and the "test" pairs are
@@ -62,6 +63,7 @@ from ..spoken_digits import (SPLITS, SpokenDigits, load_spoken_digits, named_tes
                               split_spoken_digits)
 from ..stdp.multimodal import MultimodalModel
 from ..stdp.multimodal_experiment import TEST_PAIRINGS, MultimodalExperiment, MultimodalSettings
+from ..stdp.readout import VOTES
 from .arms import begin_study, from_table, run_all, run_arm_process
 
 #: The model the main job uses: the literal one with the deviations chosen on held-out data.
@@ -277,7 +279,7 @@ def summarize(results: dict[str, dict], args: argparse.Namespace) -> dict:
     def readout(kind: str) -> dict:
         def accuracy(arm: str, key: str = "accuracy"):
             metrics = results[arm]
-            return metrics[key] if kind == "vote" else metrics.get("readout", {}).get(kind, {}).get(key)
+            return metrics[key] if kind == "vote" else (metrics.get("readout", {}).get(kind) or {}).get(key)
         block = {name: accuracy(name)
                  for name in ("image_only", "audio_only", "multimodal", "multimodal_no_crossmodal")}
         block["missing_audio"] = accuracy("multimodal", "accuracy_missing_audio")
@@ -286,7 +288,8 @@ def summarize(results: dict[str, dict], args: argparse.Namespace) -> dict:
             block[f"noisy_{noise}"] = {name: accuracy(f"noisy_{noise}/{name}")
                                        for name in ("image_only", "multimodal_no_crossmodal", "multimodal")}
         return block
-    entry["readout"] = {"vote": readout("vote"), "linear": readout("linear")}
+    entry["vote"] = multimodal.get("vote", "pooled")  # the vote of the plain accuracies
+    entry["readout"] = {kind: readout(kind) for kind in ("vote", "linear", *(f"vote_{vote}" for vote in VOTES))}
     return entry
 
 
