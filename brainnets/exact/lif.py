@@ -1,0 +1,525 @@
+"""Exact-time (event-accurate) leaky integrate-and-fire neurons in Brian2.
+
+Two linear models, with NEST's names, units and conventions (parameters are plain floats: mV, ms, pF, pA):
+
+* ``'delta'`` (NEST ``iaf_psc_delta_ps``): ``dV/dt = -(V - E_L)/tau_m + I_e/C_m``; an input spike of weight
+  ``w`` (mV) adds ``w`` to ``V`` at its exact time. Inputs that arrive while the neuron is refractory are lost.
+* ``'exp'`` (NEST ``iaf_psc_exp_ps``): ``dV/dt = -(V - E_L)/tau_m + (I_ex + I_in + I_e)/C_m``,
+  ``dI_x/dt = -I_x/tau_syn_x``; an input spike of weight ``w`` (pA) adds ``w`` to ``I_ex`` (``w >= 0``) or to
+  ``I_in`` (``w < 0``) at its exact time, refractory or not.
+
+Both: spike when ``V >= V_th``, then ``V = V_reset``, clamped for ``t_ref`` (absolute refractoriness).
+
+**Exact semantics** (``semantics='exact'``). Between events the state follows a closed form, so each
+neuron processes one time step ``(t, t + dt]`` as NEST's precise models do: its inputs of that step, sorted
+by their exact times, split the step into segments; along each segment the state is propagated exactly, the
+threshold is checked at the segment's end, and the crossing time inside the segment is found (closed form
+for ``'delta'``: ``V`` relaxes monotonically to ``v_inf``; a bracketed Newton iteration on the analytic
+trajectory for ``'exp'``). The reset happens at the crossing time, the refractory period ends at the exact
+time ``t* + t_ref`` (mid-step: the segment that contains it starts free evolution there), and inputs act at
+their own times. Everything is written as Brian2 abstract code (no ``refractory=``, no ``method=``):
+
+* the inputs are a ``NeuronGroup`` that fires in the step holding each input time and carries the time's
+  offset within the step (``tin``, from a ``TimedArray``); a source with two spikes in one step gets a
+  second channel with the same weights;
+* each synapse inserts its event (offset, weight) into a small sorted buffer of its target
+  (``e1..eK``, ``w1..wK``, :func:`insertion_code`): the insertion is sequential, so the order in which Brian2
+  delivers a step's spikes does not matter; ``K`` is the largest number of events one neuron receives in one
+  step, counted from the inputs (a neuron would record any event that did not fit in ``n_over``);
+* after the synapses (``when='end'``) each neuron runs through its buffer (:func:`step_code`), unrolled:
+  ``K`` segments and a last one to the step's end;
+* a crossing sets ``spiked``, which fires the group's threshold in the next step, and ``sp_off``, the
+  crossing's offset in its step, recorded by the ``SpikeMonitor``: spike time ``= t - dt + sp_off``.
+
+At most one spike per neuron and step (``t_ref >= dt`` is required, as NEST requires it).
+
+What is and is not covered:
+
+* inhibitory inputs: for ``'delta'`` V is monotone between events, so checking at each event and at the
+  step's end misses nothing. For ``'exp'`` V can rise and fall between two events; like
+  ``iaf_psc_exp_ps`` (not its ``_lossless`` variant) the threshold is checked only at the events and the
+  step's end, so an excursion above threshold that starts and ends between them is missed, and if V
+  crosses several times within one segment the root search returns one of the crossings;
+* inputs while refractory: lost for ``'delta'`` (NEST's default), added to the current for ``'exp'``;
+* an input at exactly the time the refractory period ends counts (NEST leaves the order of such ties open);
+* ``t_ref`` is used as given; NEST rounds it to whole steps (use a multiple of ``dt`` to compare);
+* not implemented: NEST's ``V_min``, ``tau_syn == tau_m`` (the singular propagator), an initial ``V_m`` at or
+  above threshold; the layer's own spikes leave Brian2 one step after the step that holds them (``sp_off``
+  carries the exact time), so stacking exact layers would need a synaptic delay of at least one step.
+
+**Clock semantics** (``semantics='clock'``): the plain Brian2 model (``method='exact'`` linear integration,
+threshold, reset and ``refractory=t_ref`` on the grid), inputs applied at the end of the step that holds
+them. Its spike times are reported as the end of the step whose state crossed threshold (Brian2's
+``SpikeMonitor`` gives the start of that step).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import Clock, Function, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, prefs
+
+from ..devices import build_standalone, is_standalone, use_device
+
+MODELS = ("delta", "exp")
+SEMANTICS = ("exact", "clock")
+
+#: NEST's defaults (iaf_psc_delta_ps / iaf_psc_exp_ps); V_m, the initial potential, defaults to E_L.
+DEFAULTS = {
+    "delta": dict(E_L=-70.0, V_th=-55.0, V_reset=-70.0, tau_m=10.0, C_m=250.0, t_ref=2.0, I_e=0.0),
+    "exp": dict(E_L=-70.0, V_th=-55.0, V_reset=-70.0, tau_m=10.0, C_m=250.0, t_ref=2.0, I_e=0.0,
+                tau_syn_ex=2.0, tau_syn_in=2.0),
+}
+
+#: An empty buffer slot, and "refractory for the rest of this step" (ms; any time beyond a step).
+BIG = 1e9
+
+# ---------------------------------------------------------------------------------------------------------
+# Equations
+
+#: Input channels: ``tin`` is the offset (ms, in (0, dt]) of the channel's spike within the current step,
+#: negative when it has none.
+INPUT = "tin = in_times(t, i) : 1\n"
+INPUT_THRESHOLD = "tin >= 0"
+
+EXACT_STATE = """
+v : 1             # membrane potential (mV) at the end of the last processed step
+free_at : 1       # end of the refractory period, ms from the start of the step being processed (<= 0: free)
+spiked : boolean  # threshold crossed in the last processed step: the spike is emitted in the next one
+sp_off : 1        # the crossing time, ms from the start of that step
+n_over : integer  # input events that did not fit the buffer (0 when it is sized from the inputs)
+"""
+EXACT_CURRENTS = """
+I_ex : 1          # excitatory synaptic current (pA)
+I_in : 1          # inhibitory synaptic current (pA)
+"""
+#: One buffer slot: offset (ms from the step's start; BIG when empty) and weight of an input event.
+SLOT = "e{k} : 1\nw{k} : 1\n"
+
+CLOCK_DELTA = "dv/dt = (v_inf - v) / (tau_m * ms) : 1 (unless refractory)\n"
+CLOCK_EXP = """
+dv/dt = (v_inf - v + R * (I_ex + I_in)) / (tau_m * ms) : 1 (unless refractory)
+dI_ex/dt = -I_ex / (tau_ex * ms) : 1
+dI_in/dt = -I_in / (tau_in * ms) : 1
+"""
+CLOCK_ON_PRE = {"delta": "v_post += w * int(not_refractory_post)",
+                "exp": "I_ex_post += w * int(w >= 0)\nI_in_post += w * int(w < 0)"}
+
+# ---------------------------------------------------------------------------------------------------------
+# Per-step code of the exact semantics. ``tc`` is the time (ms from the step's start) to which the state has
+# been brought; a segment ends at ``te`` (the next event's time, or the step's end: an empty slot has offset
+# BIG, and the buffer is sorted, so ``te >= tc``); the neuron evolves freely on it from ``s0`` (later than
+# ``tc`` when the refractory period ends inside it, ``te`` when it is refractory throughout).
+
+#: 'delta': V relaxes monotonically to v_inf, so a crossing during a segment (``up``, only if v_inf > V_th)
+#: is found in closed form from V at the segment's end; otherwise an input may lift V over threshold
+#: (``jump``: the spike is at the input's time). An input arriving while refractory is lost.
+DELTA_SEGMENT = """
+te = vmin(e{k}, h)
+s0 = vmax(tc, vmin(free_at, te))
+v1 = v + (v - v_inf) * xm1((s0 - te) / tau_m)
+ok = int(free_at <= te)
+up = ok * int(v1 >= V_th)
+jump = ok * (1 - up) * int(v1 + w{k} >= V_th)
+xs = ifelse(up, te + tau_m * log(vmax((v_inf - v1) * inv_gap, tiny)), ifelse(jump, te, xs))
+v = ifelse(ok, ifelse(up + jump, V_reset, v1 + w{k}), v)
+free_at = ifelse(up + jump, BIG, free_at)
+cross = cross + up + jump
+tc = te
+"""
+
+#: 'exp': the currents decay through the whole segment; V is clamped until ``s0``. A crossing (V >= V_th
+#: at the segment's end, as NEST checks it) is remembered with the segment's initial state (``c_*``) for the
+#: root search after the last segment. The input's weight then joins I_ex or I_in.
+EXP_SEGMENT = """
+te = vmin(e{k}, h)
+s0 = vmax(tc, vmin(free_at, te))
+L = te - s0
+jex = I_ex * exp((tc - s0) / tau_ex)
+jin = I_in * exp((tc - s0) / tau_in)
+v1 = v + (v - v_inf) * xm1(-L / tau_m) + {PSP_EX} + {PSP_IN}
+up = int(L > 0) * int(v1 >= V_th)
+c_s = ifelse(up, s0, c_s)
+c_L = ifelse(up, L, c_L)
+c_v = ifelse(up, v, c_v)
+c_ex = ifelse(up, jex, c_ex)
+c_in = ifelse(up, jin, c_in)
+v = ifelse(up, V_reset, v1)
+free_at = ifelse(up, BIG, free_at)
+cross = cross + up
+I_ex = I_ex * exp((tc - te) / tau_ex) + w{k} * int(w{k} >= 0)
+I_in = I_in * exp((tc - te) / tau_in) + w{k} * int(w{k} < 0)
+tc = te
+"""
+#: The contribution of a synaptic current ``j`` (at the segment's start) to V after ``L`` ms (NEST's P21).
+_PSP = "K_{x} * j{x} * exp(-L / tau_{x}) * xm1(L / tau_{x} - L / tau_m)"
+EXP_SEGMENT = EXP_SEGMENT.replace("{PSP_EX}", _PSP.format(x="ex")).replace("{PSP_IN}", _PSP.format(x="in"))
+
+#: V - V_th along the crossing segment, ``x`` ms after its start, and its time derivative.
+EXP_DISTANCE = ("c_v + (c_v - v_inf) * xm1(-{x} / tau_m) + K_ex * c_ex * exp(-{x} / tau_ex) * xm1({x} / tau_ex - "
+                "{x} / tau_m) + K_in * c_in * exp(-{x} / tau_in) * xm1({x} / tau_in - {x} / tau_m) - V_th")
+EXP_SLOPE = "(v_inf - V_th - fx) / tau_m + (c_ex * exp(-x / tau_ex) + c_in * exp(-x / tau_in)) * inv_C"
+
+#: The crossing inside [0, c_L]: a regula falsi step from the bracket, then Newton steps kept inside the
+#: shrinking bracket (bisection when a step would leave it).
+EXP_ROOT_START = f"""
+f_lo = c_v - V_th
+f_hi = {EXP_DISTANCE.format(x="c_L")}
+lo = zero
+hi = c_L
+den = f_hi - f_lo
+x = vmin(vmax(-f_lo * c_L / (den + int(den == 0)), 0.0), c_L)
+"""
+EXP_ROOT_STEP = f"""
+fx = {EXP_DISTANCE.format(x="x")}
+dfx = {EXP_SLOPE}
+lo = ifelse(int(fx < 0), x, lo)
+hi = ifelse(int(fx < 0), hi, x)
+xn = x - fx / (dfx + int(dfx == 0))
+x = ifelse(int(xn >= lo) * int(xn <= hi), xn, 0.5 * (lo + hi))
+"""
+NEWTON_STEPS = 10
+
+#: (Per-neuron zeros: a temporary first set to a constant would be a scalar, which Brian2 then refuses to vary.)
+_ZEROS = "zero = clip(v, 0.0, 0.0)\ncross = int(v > BIG)\ntc = zero\n"
+STEP_START = {"delta": _ZEROS + "xs = zero\n",
+              "exp": _ZEROS + "c_s = zero\nc_L = zero + h\nc_v = zero + V_th - 1.0\nc_ex = zero\nc_in = zero\n"}
+
+#: After the last segment: publish the spike, start the refractory period, move to the next step.
+STEP_END = """
+spiked = cross > 0
+sp_off = ifelse(cross, xs, 0.0)
+free_at = vmax(ifelse(cross, xs + t_ref, free_at) - h, -h)
+"""
+
+
+def _function(name: str, numpy_func, args: str, cpp: str, cython: str) -> Function:
+    """A Brian2 function of dimensionless floats (``args``: their names), implemented for numpy, C++ (standalone,
+    ``cpp`` is the returned expression) and Cython. The numpy implementation is registered as is: Brian2's
+    default wrapper checks units on every call, formatting the arrays into its error message each time,
+    which would dominate the run time."""
+    names = args.split(", ")
+    function = Function(numpy_func, arg_units=[1] * len(names), return_unit=1)
+    function.implementations.add_implementation("numpy", numpy_func)
+    cpp_args = ", ".join(f"const double {a}" for a in names)
+    function.implementations.add_implementation(
+        "cpp", f"static inline double {name}({cpp_args}) {{ return {cpp}; }}", name=name)
+    cython_args = ", ".join(f"double {a}" for a in names)
+    function.implementations.add_implementation(
+        "cython", f"cdef double {name}({cython_args}):\n    return {cython}\n", name=name)
+    return function
+
+
+#: ``ifelse(c, a, b)``: ``a`` where ``c`` is non-zero, else ``b`` (Brian2 abstract code has no conditional
+#: expression); ``vmin``/``vmax``: the smaller/larger of two values; ``xm1``: ``exp(x) - 1`` (Brian2's own
+#: ``expm1`` goes through that slow wrapper on the numpy target).
+ifelse = _function("ifelse", lambda c, a, b: np.where(c, a, b), "c, a, b", "c != 0 ? a : b", "a if c != 0 else b")
+vmin = _function("vmin", np.minimum, "a, b", "a < b ? a : b", "a if a < b else b")
+vmax = _function("vmax", np.maximum, "a, b", "a > b ? a : b", "a if a > b else b")
+xm1 = _function("xm1", np.expm1, "x", "expm1(x)", "expm1(x)")
+
+
+def step_code(model: str, n_slots: int, newton_steps: int = NEWTON_STEPS) -> str:
+    """The abstract code that advances every neuron of ``model`` through one step with ``n_slots`` buffered
+    input events, then empties the buffer."""
+    segment = DELTA_SEGMENT if model == "delta" else EXP_SEGMENT
+    code = STEP_START[model]
+    for k in range(1, n_slots + 1):
+        code += segment.format(k=k)
+    # the last segment, to the step's end
+    code += segment.replace("e{k}", "h").replace("w{k}", "0.0").replace("int(0.0 >= 0)", "0").replace(
+        "int(0.0 < 0)", "0")
+    if model == "exp":
+        code += EXP_ROOT_START + EXP_ROOT_STEP * newton_steps + "xs = c_s + x\n"
+    code += STEP_END
+    code += "".join(f"e{k} = BIG\nw{k} = 0.0\n" for k in range(1, n_slots + 1))
+    return code
+
+
+def insertion_code(n_slots: int) -> str:
+    """``on_pre``: insert the event (``tin_pre``, ``w``) into the target's buffer, kept sorted by time (events at
+    equal times keep their arrival order); a full buffer counts the lost event in ``n_over``."""
+    lines = ["x = tin_pre", f"n_over_post += int(e{n_slots}_post < half_big)"]
+    for k in range(n_slots, 1, -1):
+        lines += [f"keep = int(e{k}_post <= x)", f"take = int(e{k - 1}_post <= x)",
+                  f"w{k}_post = ifelse(keep, w{k}_post, ifelse(take, w, w{k - 1}_post))",
+                  f"e{k}_post = ifelse(keep, e{k}_post, ifelse(take, x, e{k - 1}_post))"]
+    lines += ["keep = int(e1_post <= x)", "w1_post = ifelse(keep, w1_post, w)", "e1_post = ifelse(keep, e1_post, x)"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parameters and inputs
+
+def model_params(model: str, params: dict | None) -> dict:
+    """NEST's defaults of ``model`` updated with ``params`` (unknown names are refused)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {MODELS}")
+    merged = dict(DEFAULTS[model])
+    unknown = set(params or {}) - set(merged) - {"V_m"}
+    if unknown:
+        raise ValueError(f"unknown parameters for {model!r}: {sorted(unknown)}")
+    merged.update({k: float(v) for k, v in (params or {}).items()})
+    merged.setdefault("V_m", merged["E_L"])
+    if merged["V_reset"] >= merged["V_th"] or merged["V_m"] >= merged["V_th"]:
+        raise ValueError("V_reset and the initial V_m must be below V_th")
+    if model == "exp":
+        for name in ("tau_syn_ex", "tau_syn_in"):
+            if abs(merged[name] - merged["tau_m"]) <= 1e-9 * merged["tau_m"]:
+                raise ValueError(f"{name} == tau_m needs the singular propagator, which is not implemented")
+    return merged
+
+
+def namespace(model: str, p: dict, dt_ms: float) -> dict:
+    """The constants the equations and the step code refer to."""
+    v_inf = p["E_L"] + p["tau_m"] / p["C_m"] * p["I_e"]
+    gap = v_inf - p["V_th"]
+    ns = dict(h=dt_ms, tau_m=p["tau_m"], V_th=p["V_th"], V_reset=p["V_reset"], t_ref=p["t_ref"], v_inf=v_inf,
+              R=p["tau_m"] / p["C_m"], inv_gap=1.0 / gap if gap > 0 else 0.0, tiny=1e-300, BIG=BIG,
+              half_big=BIG / 2, ifelse=ifelse, vmin=vmin, vmax=vmax, xm1=xm1)
+    if model == "exp":
+        tm, c = p["tau_m"], p["C_m"]
+        ns.update(tau_ex=p["tau_syn_ex"], tau_in=p["tau_syn_in"], inv_C=1.0 / c,
+                  K_ex=p["tau_syn_ex"] * tm / (c * (tm - p["tau_syn_ex"])),
+                  K_in=p["tau_syn_in"] * tm / (c * (tm - p["tau_syn_in"])))
+    return ns
+
+
+def as_events(input_times, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(sources, times_ms)`` from an ``(n, 2)`` array of ``(index, time_ms)`` rows or a pair
+    ``(indices, times_ms)``."""
+    if isinstance(input_times, tuple) and len(input_times) == 2 and np.ndim(input_times[0]) == 1:
+        sources, times = (np.asarray(a) for a in input_times)
+    else:
+        pairs = np.asarray(input_times, dtype=float).reshape(-1, 2)
+        sources, times = pairs[:, 0], pairs[:, 1]
+    sources = np.asarray(sources).astype(np.int64)
+    times = np.asarray(times, dtype=float)
+    if sources.size and (sources.min() < 0 or sources.max() >= n_in):
+        raise ValueError(f"input indices must lie in [0, {n_in})")
+    if np.any(times <= 0):
+        raise ValueError("input times must be > 0 ms")
+    return sources, times
+
+
+def grid(times: np.ndarray, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """The step ``n`` whose interval ``(n dt, (n + 1) dt]`` holds each time, and the offset in (0, dt]."""
+    step = np.ceil(times / dt_ms).astype(np.int64) - 1
+    offset = times - step * dt_ms
+    low, high = offset <= 0, offset > dt_ms
+    step, offset = step - low + high, offset + dt_ms * low - dt_ms * high
+    return step, offset
+
+
+@dataclass
+class Inputs:
+    """Input events on the grid: a channel per (source, k-th spike of that source within a step)."""
+    channel_source: np.ndarray  # source index of every channel
+    values: np.ndarray          # (n_steps, n_channels): offset of the channel's spike in each step, or -1
+    steps: np.ndarray           # step of every event
+    sources: np.ndarray         # source of every event
+
+
+def grid_inputs(sources: np.ndarray, times: np.ndarray, dt_ms: float, n_steps: int) -> Inputs:
+    step, offset = grid(times, dt_ms)
+    order = np.lexsort((times, step, sources))
+    sources, step, offset = sources[order], step[order], offset[order]
+    # rank of each event among the events of its source in its step
+    new_group = np.ones(len(step), bool)
+    new_group[1:] = (sources[1:] != sources[:-1]) | (step[1:] != step[:-1])
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(step)), 0))
+    rank = np.arange(len(step)) - group_start
+    pairs, channel = np.unique(np.stack([rank, sources], axis=1), axis=0, return_inverse=True)
+    channel = channel.ravel()
+    values = np.full((n_steps, max(1, len(pairs))), -1.0)  # one idle channel when there are no inputs
+    values[step, channel] = offset
+    return Inputs(pairs[:, 1].copy() if len(pairs) else np.zeros(0, np.int64), values, step, sources)
+
+
+def buffer_size(inputs: Inputs, weights: np.ndarray) -> int:
+    """The largest number of input events one neuron receives in one step."""
+    if inputs.steps.size == 0:
+        return 1
+    connected = (weights != 0)[inputs.sources].astype(np.int32)  # (n_events, n_out)
+    order = np.argsort(inputs.steps, kind="stable")
+    steps = inputs.steps[order]
+    starts = np.flatnonzero(np.r_[True, steps[1:] != steps[:-1]])
+    return max(1, int(np.add.reduceat(connected[order], starts, axis=0).max()))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Brian2 network
+
+class _QuietOrderWarning(logging.Filter):
+    """The buffer insertion writes to target variables in a loop over a step's spikes. Brian2 warns that the
+    outcome might depend on their order (it does not: the buffer stays sorted), and the numpy target says
+    that it loops in Python (by design): both messages are dropped."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return "may not be well-defined" not in message and "Failed to vectorise code" not in message
+
+
+@dataclass
+class Run:
+    """Spike times (ms) per output neuron, and how the run went."""
+    times: list
+    semantics: str
+    dt_ms: float
+    n_slots: int              # buffer slots (exact semantics)
+    wall_seconds: float       # building and running (compilation included)
+
+
+def build(model: str, params: dict | None, weights, input_times, duration_ms: float, dt_ms: float,
+          semantics: str = "exact", n_slots: int | None = None, newton_steps: int = NEWTON_STEPS):
+    """The Brian2 objects of the layer: ``(network, namespace, monitor, neurons, n_slots)``."""
+    if semantics not in SEMANTICS:
+        raise ValueError(f"unknown semantics {semantics!r}; choose one of {SEMANTICS}")
+    p = model_params(model, params)
+    if p["t_ref"] < dt_ms * (1 - 1e-12):
+        raise ValueError("t_ref must be at least one time step (at most one spike per neuron and step)")
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    n_in, n_out = weights.shape
+    sources, times = as_events(input_times, n_in)
+    keep = times <= duration_ms
+    sources, times = sources[keep], times[keep]
+    n_steps = int(round(duration_ms / dt_ms)) + 1  # one more: a crossing in the last step is emitted in this one
+    inputs = grid_inputs(sources, times, dt_ms, n_steps)
+    ns = namespace(model, p, dt_ms)
+    ns["in_times"] = TimedArray(inputs.values, dt=dt_ms * ms)
+    clock = Clock(dt=dt_ms * ms)
+
+    source_group = NeuronGroup(inputs.values.shape[1], INPUT, threshold=INPUT_THRESHOLD, reset="",
+                               clock=clock, name="exact_inputs")
+    if semantics == "exact":
+        n_slots = n_slots or buffer_size(inputs, weights)
+        equations = EXACT_STATE + (EXACT_CURRENTS if model == "exp" else "") + "".join(
+            SLOT.format(k=k) for k in range(1, n_slots + 1))
+        neurons = NeuronGroup(n_out, equations, threshold="spiked", reset="", clock=clock, name="exact_lif")
+        neurons.run_regularly(step_code(model, n_slots, newton_steps), when="end", name="exact_lif_step")
+        neurons.free_at = -dt_ms
+        for k in range(1, n_slots + 1):
+            setattr(neurons, f"e{k}", BIG)
+        on_pre = insertion_code(n_slots)
+        monitor = SpikeMonitor(neurons, variables=["sp_off"], name="exact_lif_spikes")
+    else:
+        n_slots = 0
+        neurons = NeuronGroup(n_out, CLOCK_DELTA if model == "delta" else CLOCK_EXP, threshold="v >= V_th",
+                              reset="v = V_reset", refractory=p["t_ref"] * ms, method="exact", clock=clock,
+                              name="clock_lif")
+        on_pre = CLOCK_ON_PRE[model]
+        monitor = SpikeMonitor(neurons, name="clock_lif_spikes")
+    neurons.v = p["V_m"]
+    channel_weights = weights[inputs.channel_source]  # (n_channels, n_out)
+    pre, post = np.nonzero(channel_weights)
+    network = Network(source_group, neurons, monitor)
+    if len(pre):  # Brian2 refuses a Synapses object without synapses
+        synapses = Synapses(source_group, neurons, "w : 1 (constant)", on_pre=on_pre, clock=clock,
+                            name="exact_inputs_to_lif")
+        synapses.connect(i=pre, j=post)
+        synapses.w = channel_weights[pre, post]
+        network.add(synapses)
+    return network, ns, monitor, neurons, n_slots
+
+
+def read_times(monitor, neurons, semantics: str, dt_ms: float, duration_ms: float) -> list:
+    steps = np.round(np.asarray(monitor.t[:] / ms) / dt_ms).astype(np.int64)
+    index = np.asarray(monitor.i[:])
+    if semantics == "exact":
+        times = (steps - 1) * dt_ms + np.asarray(monitor.sp_off[:])
+    else:
+        times = (steps + 1) * dt_ms
+    out = []
+    for j in range(len(neurons)):
+        t = np.sort(times[index == j])
+        out.append(t[t <= duration_ms + 1e-9])
+    return out
+
+
+def simulate(model: str, params: dict | None, weights, input_times, duration_ms: float, dt_ms: float = 0.1,
+             semantics: str = "exact", device: str = "runtime", *, target: str = "numpy", directory=None,
+             n_slots: int | None = None, details: bool = False):
+    """Spike times (ms) of a layer of ``weights.shape[1]`` LIF neurons of ``model`` ('delta' or 'exp') driven by
+    ``weights.shape[0]`` inputs (``weights`` in mV for 'delta', pA for 'exp'; zero: no synapse).
+
+    ``params``: NEST's parameter names and units (see :data:`DEFAULTS`; ``V_m`` is the initial potential).
+    ``input_times``: ``(index, time_ms)`` rows, or a pair ``(indices, times_ms)``; times in (0, duration].
+    ``semantics``: 'exact' (event-accurate) or 'clock' (plain Brian2). ``device``: 'runtime' (code generation
+    ``target``, numpy by default) or 'cpp' (C++ standalone, project in ``directory``, a temporary one by default).
+    Returns one sorted array per neuron (spikes up to ``duration_ms``), or a :class:`Run` if ``details``.
+    """
+    start = time.perf_counter()
+    if device not in ("runtime", "cpp"):
+        raise ValueError("device must be 'runtime' or 'cpp'")
+    if is_standalone(device) and directory is None:
+        directory = tempfile.mkdtemp(prefix="brainnets_exact_")
+    use_device(device, directory)
+    quiet = _QuietOrderWarning()
+    loggers = [logging.getLogger(f"brian2.codegen.generators.{name}") for name in ("base", "numpy_generator")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        if device == "runtime":
+            prefs.codegen.target = target
+        network, ns, monitor, neurons, n_slots = build(model, params, weights, input_times, duration_ms, dt_ms,
+                                                       semantics, n_slots)
+        network.run(int(round(duration_ms / dt_ms)) * dt_ms * ms + dt_ms * ms, namespace=ns)
+        if is_standalone(device):
+            build_standalone(directory, run=True, compile=True)
+        if semantics == "exact":
+            lost = int(np.asarray(neurons.n_over[:]).sum())
+            if lost:
+                raise RuntimeError(f"{lost} input events did not fit the {n_slots}-slot buffer")
+        times = read_times(monitor, neurons, semantics, dt_ms, duration_ms)
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+        use_device("runtime")
+    if not details:
+        return times
+    return Run(times, semantics, dt_ms, n_slots, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers for comparisons
+
+def poisson_inputs(n_in: int, rate_hz: float, duration_ms: float, rng: np.random.Generator,
+                   t_min_ms: float = 0.0) -> np.ndarray:
+    """Off-grid Poisson input times: ``(n, 2)`` rows ``(index, time_ms)`` in ``(t_min_ms, duration_ms]``, sorted
+    by time."""
+    rows = []
+    for i in range(n_in):
+        n = rng.poisson(rate_hz * (duration_ms - t_min_ms) / 1000.0)
+        t = np.sort(rng.uniform(t_min_ms, duration_ms, n))
+        rows.append(np.stack([np.full(n, i, float), t], axis=1))
+    events = np.concatenate(rows) if rows else np.zeros((0, 2))
+    return events[np.argsort(events[:, 1], kind="stable")]
+
+
+def compare(times_a: list, times_b: list) -> dict:
+    """Spike counts of both, whether every neuron's count agrees, and the largest time difference (ms) over
+    neurons whose counts agree (nan if none)."""
+    counts_a = np.array([len(t) for t in times_a])
+    counts_b = np.array([len(t) for t in times_b])
+    same = counts_a == counts_b
+    diffs = [np.max(np.abs(np.asarray(a) - np.asarray(b))) for a, b, s in zip(times_a, times_b, same) if s and len(a)]
+    return dict(total_a=int(counts_a.sum()), total_b=int(counts_b.sum()), same_counts=bool(same.all()),
+                n_mismatched=int((~same).sum()), max_abs_diff=float(max(diffs)) if diffs else float("nan"))
+
+
+def fraction_matched(times: list, reference: list, tol_ms: float) -> float:
+    """The fraction of the reference's spikes that ``times`` has, same neuron, within ``tol_ms``."""
+    hits = total = 0
+    for ours, theirs in zip(times, reference):
+        theirs = np.asarray(theirs)
+        total += theirs.size
+        if theirs.size and len(ours):
+            ours = np.sort(np.asarray(ours, dtype=float))
+            k = np.searchsorted(ours, theirs)
+            left, right = ours[np.clip(k - 1, 0, len(ours) - 1)], ours[np.clip(k, 0, len(ours) - 1)]
+            nearest = np.minimum(np.abs(left - theirs), np.abs(right - theirs))
+            hits += int((nearest <= tol_ms).sum())
+    return hits / total if total else 1.0
