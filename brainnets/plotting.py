@@ -90,9 +90,13 @@ def plot_bars(values: dict[str, float], path: str | Path, ylabel: str, title: st
 
 
 def plot_lines(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
-               points: dict[str, tuple] | None = None) -> None:
-    """One line with markers per ``{label: (x, y)}``; ``points`` adds single labelled markers."""
+               points: dict[str, tuple] | None = None, log: bool = False) -> None:
+    """One line with markers per ``{label: (x, y)}``; ``points`` adds single labelled markers; ``log``: both axes
+    logarithmic."""
     figure, axes = plt.subplots(figsize=(5.5, 4))
+    if log:
+        axes.set_xscale("log")
+        axes.set_yscale("log")
     for label, (x, y) in series.items():
         order = np.argsort(x)
         axes.plot(np.asarray(x)[order], np.asarray(y)[order], marker="o", label=label)

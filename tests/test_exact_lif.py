@@ -1,7 +1,10 @@
 """The exact-time LIF layers of brainnets.exact: closed forms, NEST's precise models, plain Brian2, C++ standalone."""
+import json
+
 import numpy as np
 import pytest
 
+from brainnets.cli import main
 from brainnets.exact import lif
 
 DT = 0.1  # ms
@@ -105,3 +108,17 @@ def test_cpp_standalone_gives_the_runtimes_spike_times(tmp_path):
     assert sum(map(len, runtime)) >= 30
     result = lif.compare(cpp, runtime)
     assert result["same_counts"] and result["max_abs_diff"] <= 1e-12, result
+
+
+def test_the_nest_precise_study_writes_a_row_per_model_and_the_error_figure(tmp_path):
+    pytest.importorskip("nest")
+    out = tmp_path / "nest_precise"
+    assert main(["study", "nest-precise", "--duration", "40", "--dts", "0.2", "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert [row["model"] for row in rows] == list(lif.MODELS)
+    for row in rows:
+        assert row["count_mismatches"] == 0 and row["max_abs_dt_ms"] <= 1e-6 and row["n_spikes"] > 0
+        assert [entry["dt_ms"] for entry in row["dt_sweep"]] == [0.2, 0.1]
+        assert row["plain"]["count_mismatches"] > 0 or row["plain"]["max_abs_dt_ms"] > 1e-3
+        assert row["command"].startswith("brainnets study nest-precise")
+    assert out.with_suffix(".png").stat().st_size > 0

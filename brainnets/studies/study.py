@@ -8,6 +8,7 @@ Examples (``brainnets study STUDY --help`` for the options of each):
     brainnets study ensemble-stats runs/mm100/arms/multimodal --json results/ensemble_statistics.json
     brainnets study bench --images 300 --out results/bench_training
     brainnets study kill-resume --kills 20 --out results/kill_resume.json
+    brainnets study nest-precise --out results/nest_precise
     brainnets study revote runs/mm100 --vote per_sense --out results/mm100_per_sense.json
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ STUDIES = {
     "bench": ("brainnets.studies.bench", "training speed against the per-image Brian2 runtime loop"),
     "kill-resume": ("brainnets.studies.kill_resume",
                     "kill a small run at random moments, resume it each time, compare with an unbroken run"),
+    "nest-precise": ("brainnets.studies.nest_precise",
+                     "Brian2's exact-time LIF layers against NEST's precise models, plain Brian2 beside them"),
     "revote": ("brainnets.studies.revote", "score a finished multimodal comparison again under another vote"),
 }
 
