@@ -1,0 +1,84 @@
+"""brainnets.crosscheck: the spike file, the neo reader, and where two runs' spikes part."""
+import numpy as np
+import pytest
+
+from brainnets.crosscheck.compare import compare_spikes, neuron_divergence
+from brainnets.crosscheck.spikes import SpikeFileError, from_events, from_neo, read_spikes, write_spikes
+
+RUN = {"hidden": [np.array([1.0, 5.0, 9.0]), np.array([]), np.array([2.5])], "out": [np.array([3.0, 7.25])]}
+
+
+def test_a_spike_file_round_trips_in_any_time_unit(tmp_path):
+    for unit in ("s", "ms", "us"):
+        path = tmp_path / f"run_{unit}.npz"
+        write_spikes(path, RUN, time_unit=unit)
+        back = read_spikes(path)
+        assert list(back) == ["hidden", "out"] and len(back["hidden"]) == 3  # the silent neuron is kept
+        for name in RUN:
+            for ours, theirs in zip(RUN[name], back[name]):
+                np.testing.assert_allclose(theirs, ours, rtol=1e-12)
+    assert str(np.load(tmp_path / "run_s.npz")["time_unit"]) == "s"
+    np.testing.assert_allclose(np.load(tmp_path / "run_s.npz")["times"].max(), 9e-3)
+
+
+def test_a_bad_spike_file_is_refused_naming_what_is_wrong(tmp_path):
+    with pytest.raises(SpikeFileError, match="no such spike file"):
+        read_spikes(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(SpikeFileError, match="not a readable"):
+        read_spikes(tmp_path / "junk.npz")
+    good = dict(times=np.array([1.0]), time_unit=np.array("ms"), neurons=np.array([0]), layer=np.array([0]),
+                layer_names=np.array(["a"]), layer_sizes=np.array([1]))
+    for change, message in [({"time_unit": np.array("min")}, "time_unit 'min'"),
+                            ({"neurons": np.array([1])}, "outside its layer's size"),
+                            ({"times": np.array([np.nan])}, "finite"),
+                            ({"layer": np.array([3])}, r"layer indices must lie in \[0, 1\)")]:
+        np.savez(tmp_path / "bad.npz", **{**good, **change})
+        with pytest.raises(SpikeFileError, match=message):
+            read_spikes(tmp_path / "bad.npz")
+    np.savez(tmp_path / "short.npz", times=np.array([1.0]))
+    with pytest.raises(SpikeFileError, match="missing time_unit, neurons"):
+        read_spikes(tmp_path / "short.npz")
+
+
+def test_neo_spike_trains_are_read_by_their_annotations():
+    neo = pytest.importorskip("neo")
+    import quantities as pq
+    trains = [neo.SpikeTrain([0.001, 0.005] * pq.s, t_stop=1 * pq.s, layer="hidden", neuron=0),
+              neo.SpikeTrain([2.5] * pq.ms, t_stop=10 * pq.ms, layer="hidden", neuron=2)]
+    spikes = from_neo(trains)
+    assert [len(t) for t in spikes["hidden"]] == [2, 0, 1]
+    np.testing.assert_allclose(spikes["hidden"][0], [1.0, 5.0])
+    with pytest.raises(SpikeFileError, match="annotation 'neuron'"):
+        from_neo([neo.SpikeTrain([1.0] * pq.ms, t_stop=2 * pq.ms, layer="x")])
+
+
+def test_identical_runs_agree_everywhere():
+    report = compare_spikes(RUN, RUN)
+    assert report["count_mismatches"] == 0 and report["first_divergence"] is None
+    assert report["timing"]["max_ms"] == 0 and report["timing"]["n_pairs"] == 6
+    assert report["layers"]["hidden"]["van_rossum"]["max"] == 0 and report["layers"]["out"]["victor_purpura"]["max"] == 0
+
+
+def test_the_first_divergence_is_the_earliest_timing_or_count_difference():
+    other = {"hidden": [np.array([1.0, 5.0, 9.0]), np.array([6.0]), np.array([2.5])],  # an extra spike at 6 ms
+             "out": [np.array([3.0, 7.5])]}                                                # 7.25 -> 7.5
+    report = compare_spikes(RUN, other)
+    first = report["first_divergence"]
+    assert (first["layer"], first["neuron"], first["kind"], first["time_ms"]) == ("hidden", 1, "count", 6.0)
+    assert first["reference_ms"] is None and first["other_ms"] == 6.0
+    assert report["layers"]["hidden"]["count_mismatches"] == 1
+    assert report["layers"]["hidden"]["count_difference_per_neuron"] == [0, 1, 0]
+    assert report["layers"]["out"]["timing"]["max_ms"] == pytest.approx(0.25)
+    assert report["layers"]["out"]["van_rossum"]["max"] > 0 and report["layers"]["out"]["victor_purpura"]["max"] == \
+        pytest.approx(0.25)  # one spike shifted by 0.25 ms at q = 1/ms
+    # a timing difference below the tolerance is no divergence; above it, it is one
+    assert neuron_divergence(np.array([1.0]), np.array([1.0 + 1e-9]), 1e-6) is None
+    assert neuron_divergence(np.array([1.0, 2.0]), np.array([1.0, 2.1]), 1e-6)["kind"] == "timing"
+    with pytest.raises(ValueError, match="layer\\(s\\) out in only one"):
+        compare_spikes(RUN, {"hidden": RUN["hidden"]})
+
+
+def test_events_become_per_neuron_trains_sorted_in_time():
+    spikes = from_events({"a": (np.array([1, 0, 1]), np.array([5.0, 2.0, 1.0]), 3)})
+    assert [t.tolist() for t in spikes["a"]] == [[2.0], [1.0, 5.0], []]
