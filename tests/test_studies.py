@@ -39,7 +39,8 @@ def test_study_lists_every_study(capsys):
         main(["study", "--help"])
     listed = capsys.readouterr().out
     assert all(name in listed for name in STUDIES)
-    assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "kill-resume"}
+    assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "kill-resume",
+                            "nest-precise", "revote"}
 
 
 def test_ablation_collects_the_three_variants(tmp_path, fake_arms):
