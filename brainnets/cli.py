@@ -24,6 +24,7 @@ COMMANDS = {
                    "image and spoken-digit ensembles with cross-modal STDP (Rathi ch. 3; the main job)"),
     "compress": ("brainnets.studies.compression", "STDP-based pruning and weight quantization (Rathi ch. 2)"),
     "ttfs": ("brainnets.studies.ttfs", "ReLU network -> exact TTFS spiking network, checked in Brian2 (Stanojevic)"),
+    "crosscheck": ("brainnets.crosscheck.command", "check another simulator's spike times against Brian2, spike by spike"),
     "study": ("brainnets.studies.study", "many unimodal runs and measurements: seeds, scans, ablation, validation, benchmark"),
     "make-spoken-digits": ("brainnets.studies.make_spoken_digits",
                            "synthesize the shipped spoken-digit corpus with espeak-ng"),
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Optional modules -> the extra of setup.cfg that installs them.
-EXTRAS = {"torch": "gradient", "brian2cuda": "cuda"}
+EXTRAS = {"torch": "gradient", "brian2cuda": "cuda", "nir": "crosscheck", "elephant": "crosscheck",
+          "nest": "peers", "snntorch": "peers", "norse": "peers"}
 
 
 def one_line(error: BaseException) -> str | None:

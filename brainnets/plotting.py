@@ -199,3 +199,34 @@ def plot_error_vs_dt(dts, errors: dict[str, list[float]], slope: float, path: st
     axes.legend()
     axes.grid(True, which="both", alpha=0.3)
     _save(figure, path)
+
+
+def plot_crosscheck(reference: dict, other: dict, report: dict, errors: dict, path: str | Path,
+                    title: str = "") -> None:
+    """Two runs of one network: the raster of the layer where they first part (the reference's spikes as dots,
+    the other's as crosses, the divergence marked), and per layer the histogram of ``log10 |dt|`` of the paired
+    spikes (``errors``: layer -> their time differences in ms; exact zeros at the left edge)."""
+    first = report["first_divergence"]
+    layer = first["layer"] if first else next(iter(reference))
+    figure, (raster, histogram) = plt.subplots(1, 2, figsize=(11, 4))
+    for spikes, marker, label in ((reference, ".", "Brian2 (reference)"), (other, "x", "other simulator")):
+        trains = spikes[layer]
+        times = np.concatenate(trains) if trains else np.zeros(0)
+        neurons = np.concatenate([np.full(len(t), j) for j, t in enumerate(trains)]) if trains else np.zeros(0)
+        raster.plot(times, neurons, marker, markersize=4, linestyle="none", label=label)
+    if first:
+        raster.axvline(first["time_ms"], color="r", linewidth=1,
+                       label=f"first divergence: {first['kind']}, neuron {first['neuron']}")
+    raster.set_xlabel("time (ms)")
+    raster.set_ylabel(f"neuron of {layer}")
+    raster.legend(fontsize=8, loc="upper right")
+    floor = -16
+    bins = np.linspace(floor, 2, 73)
+    for name, layer_errors in errors.items():
+        histogram.hist(np.log10(np.maximum(layer_errors, 10.0 ** floor)), bins=bins, histtype="step",
+                       label=f"{name}: {report['layers'][name]['count_mismatches']} count mismatches")
+    histogram.set_xlabel(f"log10 |t_other - t_Brian2| (ms; zeros at {floor})")
+    histogram.set_ylabel("paired spikes")
+    histogram.legend(fontsize=8)
+    figure.suptitle(title)
+    _save(figure, path)

@@ -1,9 +1,12 @@
-"""brainnets.crosscheck: the spike file, the neo reader, and where two runs' spikes part."""
+"""brainnets.crosscheck: the spike file, the neo reader, where two runs' spikes part, and the command."""
+import json
+
 import numpy as np
 import pytest
 
 from brainnets.crosscheck.compare import compare_spikes, neuron_divergence
 from brainnets.crosscheck.spikes import SpikeFileError, from_events, from_neo, read_spikes, write_spikes
+from brainnets.resources import package_folder
 
 RUN = {"hidden": [np.array([1.0, 5.0, 9.0]), np.array([]), np.array([2.5])], "out": [np.array([3.0, 7.25])]}
 
@@ -82,3 +85,43 @@ def test_the_first_divergence_is_the_earliest_timing_or_count_difference():
 def test_events_become_per_neuron_trains_sorted_in_time():
     spikes = from_events({"a": (np.array([1, 0, 1]), np.array([5.0, 2.0, 1.0]), 3)})
     assert [t.tolist() for t in spikes["a"]] == [[2.0], [1.0, 5.0], []]
+
+
+SHIPPED = package_folder("data") / "crosscheck"
+EXAMPLE = [str(SHIPPED / "snntorch_net.nir"), "--input", str(SHIPPED / "input.npz"),
+           "--spikes", str(SHIPPED / "snntorch_spikes.npz"), "--dt", "0.1"]
+
+
+def test_the_worked_example_reproduces_snntorch_spike_for_spike_and_clock_semantics_parts_from_it(tmp_path, capsys):
+    pytest.importorskip("nir")
+    from brainnets.cli import main
+
+    assert main(["crosscheck", *EXAMPLE, "--semantics", "discrete", "--out", str(tmp_path / "discrete")]) == 0
+    report = json.loads((tmp_path / "discrete" / "report.json").read_text())
+    assert report["count_mismatches"] == 0 and report["timing"]["max_ms"] == 0 and report["first_divergence"] is None
+    assert report["n_spikes_other"] == report["n_spikes_reference"] == 548
+    assert (tmp_path / "discrete" / "report.png").stat().st_size > 0
+    assert read_spikes(tmp_path / "discrete" / "brian2_spikes.npz").keys() == {"1", "3"}
+    assert main(["crosscheck", *EXAMPLE, "--semantics", "clock", "--out", str(tmp_path / "clock")]) == 0
+    clock = json.loads((tmp_path / "clock" / "report.json").read_text())
+    assert clock["first_divergence"] is not None and clock["timing"]["max_ms"] > 0
+    capsys.readouterr()
+    assert main(["crosscheck", *EXAMPLE, "--semantics", "discrete", "--out", str(tmp_path / "discrete")]) == 2
+    assert "finished results are never overwritten" in capsys.readouterr().err
+    assert main(["crosscheck", *EXAMPLE[:3], "--spikes", str(tmp_path / "none.npz"), "--out", str(tmp_path / "x")]) == 2
+    assert "no such spike file" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_shipped_example_is_what_its_command_makes(tmp_path):
+    pytest.importorskip("snntorch")
+    from brainnets.cli import main
+
+    assert main(["study", "crosscheck-example", "--out", str(tmp_path)]) == 0
+    for name in ("input.npz", "snntorch_spikes.npz"):
+        shipped = read_spikes(SHIPPED / name)
+        made = read_spikes(tmp_path / name)
+        assert shipped.keys() == made.keys()
+        for layer in shipped:
+            for a, b in zip(shipped[layer], made[layer]):
+                np.testing.assert_array_equal(a, b)

@@ -9,6 +9,8 @@ distances come from ``elephant``; a layer's figure is their mean and largest val
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .spikes import Spikes
@@ -47,7 +49,10 @@ def distances(ours: list[np.ndarray], theirs: list[np.ndarray], t_stop_ms: float
         if len(a) == 0 and len(b) == 0:
             continue
         pair = [neo.SpikeTrain(train * pq.ms, t_stop=t_stop_ms * pq.ms) for train in (a, b)]
-        van_rossum[j] = van_rossum_distance(pair, time_constant=VAN_ROSSUM_TAU_MS * pq.ms)[0, 1]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            distance = van_rossum_distance(pair, time_constant=VAN_ROSSUM_TAU_MS * pq.ms)[0, 1]
+        van_rossum[j] = 0.0 if np.isnan(distance) else distance  # nan: a square rounded below 0 for equal trains
         victor_purpura[j] = victor_purpura_distance(pair, cost_factor=VICTOR_PURPURA_Q_PER_MS / pq.ms)[0, 1]
     return {"van_rossum": van_rossum, "victor_purpura": victor_purpura}
 

@@ -11,6 +11,7 @@ key             shape, type      meaning
 ``layer``       (n,) int         the spike's layer: an index into ``layer_names``
 ``layer_names`` (k,) str         the layers (NIR node names: the input nodes in an input file)
 ``layer_sizes`` (k,) int         neurons per layer (silent neurons count too)
+``t_stop``      () float         optional: the end of the recorded run, in ``time_unit`` (spikes lie before it)
 =============== ================ =====================================================================
 
 In memory the same spikes are a :data:`Spikes` mapping: layer name -> one sorted array of times (ms) per neuron.
@@ -61,6 +62,11 @@ def to_events(spikes: Spikes, layer: str) -> tuple[np.ndarray, np.ndarray]:
 def read_spikes(path: str | Path) -> Spikes:
     """The :data:`Spikes` of a spike file; a missing, corrupt or inconsistent file raises :class:`SpikeFileError`
     naming what is wrong."""
+    return read_spike_file(path)[0]
+
+
+def read_spike_file(path: str | Path) -> tuple[Spikes, float | None]:
+    """The :data:`Spikes` of a spike file and its ``t_stop`` in ms (None if it has none)."""
     path = Path(path)
     if not path.is_file():
         raise SpikeFileError(f"{path}: no such spike file")
@@ -70,6 +76,7 @@ def read_spikes(path: str | Path) -> Spikes:
             if missing:
                 raise SpikeFileError(f"{path}: a spike file needs {', '.join(KEYS)}; missing {', '.join(missing)}")
             arrays = {key: data[key] for key in KEYS}
+            t_stop = float(data["t_stop"]) if "t_stop" in data.files else None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise SpikeFileError(f"{path}: not a readable .npz spike file ({error})") from None
     unit = str(arrays["time_unit"])
@@ -89,15 +96,20 @@ def read_spikes(path: str | Path) -> Spikes:
     if out_of_range:
         raise SpikeFileError(f"{path}: a neuron index lies outside its layer's size")
     times_ms = times.astype(float) * TIME_UNITS[unit]
+    if t_stop is not None:
+        t_stop *= TIME_UNITS[unit]
+        if not np.isfinite(t_stop) or (len(times) and times_ms.max() >= t_stop):
+            raise SpikeFileError(f"{path}: t_stop must be finite and later than every spike")
     return from_events({name: (neurons[layer == k], times_ms[layer == k], int(sizes[k]))
-                        for k, name in enumerate(names)})
+                        for k, name in enumerate(names)}), t_stop
 
 
-def write_spikes(path: str | Path, spikes: Spikes, time_unit: str = "ms") -> None:
-    """Write :data:`Spikes` as a spike file (atomically)."""
+def write_spikes(path: str | Path, spikes: Spikes, time_unit: str = "ms", t_stop_ms: float | None = None) -> None:
+    """Write :data:`Spikes` as a spike file (atomically), with ``t_stop`` if ``t_stop_ms`` is given."""
     names = list(spikes)
     events = [to_events(spikes, name) for name in names]
-    save_arrays_atomic(Path(path), {
+    extra = {} if t_stop_ms is None else {"t_stop": np.array(t_stop_ms / TIME_UNITS[time_unit])}
+    save_arrays_atomic(Path(path), {**extra,
         "times": np.concatenate([times for _, times in events]) / TIME_UNITS[time_unit] if events else np.zeros(0),
         "time_unit": np.array(time_unit),
         "neurons": np.concatenate([neurons for neurons, _ in events]) if events else np.zeros(0, int),

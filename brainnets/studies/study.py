@@ -30,6 +30,8 @@ STUDIES = {
                     "kill a small run at random moments, resume it each time, compare with an unbroken run"),
     "nest-precise": ("brainnets.studies.nest_precise",
                      "Brian2's exact-time LIF layers against NEST's precise models, plain Brian2 beside them"),
+    "crosscheck-example": ("brainnets.studies.crosscheck_example",
+                           "make the files of crosscheck's worked example (an snnTorch network and its spikes)"),
     "revote": ("brainnets.studies.revote", "score a finished multimodal comparison again under another vote"),
 }
 
