@@ -40,7 +40,7 @@ def test_study_lists_every_study(capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in STUDIES)
     assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "kill-resume",
-                            "nest-precise", "revote", "crosscheck-example"}
+                            "nest-precise", "revote", "crosscheck-example", "peers"}
 
 
 def test_ablation_collects_the_three_variants(tmp_path, fake_arms):

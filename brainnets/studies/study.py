@@ -9,6 +9,7 @@ Examples (``brainnets study STUDY --help`` for the options of each):
     brainnets study bench --images 300 --out results/bench_training
     brainnets study kill-resume --kills 20 --out results/kill_resume.json
     brainnets study nest-precise --out results/nest_precise
+    brainnets study peers --out results/peers
     brainnets study revote runs/mm100 --vote per_sense --out results/mm100_per_sense.json
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ STUDIES = {
                      "Brian2's exact-time LIF layers against NEST's precise models, plain Brian2 beside them"),
     "crosscheck-example": ("brainnets.studies.crosscheck_example",
                            "make the files of crosscheck's worked example (an snnTorch network and its spikes)"),
+    "peers": ("brainnets.studies.peers",
+              "snnTorch, Norse and NEST against Brian2: discrete steps reproduced, discretization error against dt"),
     "revote": ("brainnets.studies.revote", "score a finished multimodal comparison again under another vote"),
 }
 
