@@ -59,13 +59,15 @@ spikes are the same with ``reset_delay=True``, for ``Synaptic`` and ``RLeaky`` t
 * ``'clock'``: the same jumps, threshold, reset and layer order on the same grid, but between steps the ODE
   (with the bias as a constant current) is integrated by Brian2 (``method='exact'``; ``'euler'`` for ``IF`` and
   ``I``, whose drift is constant); a crossing during a step is reported at the step's end.
-* ``'exact'``: event-accurate times from :func:`brainnets.exact.lif.simulate`, for a single layer (``Input ->``
-  weighted nodes ``->`` one ``LIF``, ``CubaLIF`` or ``IF`` node); input times are used as given (``> 0``). See
+* ``'exact'``: event-accurate times from :func:`brainnets.exact.lif.simulate_stack`, for a feed-forward chain
+  (``Input ->`` weighted nodes ``->`` a ``LIF``, ``CubaLIF`` or ``IF`` node ``->`` weighted nodes ``->`` the next
+  one ...; each layer's spikes reach the next at their own times, NIR's zero delay); input times are used as
+  given (``> 0``). See
   :func:`exact_layer_parameters` for the mapping onto NEST's units. It differs from NIR in two ways: the
   neuron is refractory for one step of the exact layer after each spike (it needs ``t_ref >= `` its step,
   ``exact_step_ms``, ``dt_ms`` by default; inputs in that time are lost for ``LIF``/``IF``), and ``IF`` is
   ``'delta'`` with a 1e9 ms membrane time constant.
-  Multi-layer and recurrent graphs are refused (future work), as are ``CubaLIF`` biases.
+  Recurrent graphs, skip connections and other neuron nodes are refused, as are ``CubaLIF`` biases.
 
 **What the peers export** (snnTorch 1.0, Norse 1.1): snnTorch's ``export_to_nir`` assumes ``dt = 1e-4`` s
 (use ``dt_ms=0.1``): ``Leaky`` -> ``LIF(tau = dt / (1 - beta), r = tau / dt, v_leak = 0, v_reset = 0)``,
@@ -714,6 +716,37 @@ def exact_layer_parameters(layer: Layer, dt_ms: float, step_ms: float | None = N
     return model, params, jump_gain(layer, dt_s)
 
 
+def _exact_chain(collapsed: Collapsed) -> list[Layer]:
+    """The neuron layers of a feed-forward chain (Input nodes -> layer 0 -> layer 1 -> ...), in order; any
+    other topology is refused."""
+    layers = collapsed.layers
+    neurons = sorted((layer for layer in layers.values() if layer.kind != "Input"), key=lambda layer: layer.rank)
+    kinds = [f"{layer.name!r} ({layer.kind})" for layer in neurons]
+    if not neurons:
+        raise ValueError("the exact semantics needs a LIF, CubaLIF or IF node; this graph has none")
+    for layer in neurons:
+        if layer.kind not in EXACT_MODELS:
+            raise ValueError(f"the exact semantics takes LIF, CubaLIF and IF nodes only; NIR node {layer.name!r} "
+                             f"is {layer.kind} (the graph's neuron nodes: {kinds})")
+    sources = {layer.name: {c.source for c in collapsed.connections if c.target == layer.name} for layer in neurons}
+    for c in collapsed.connections:
+        source, target = layers[c.source], layers[c.target]
+        if c.source == c.target or (source.kind != "Input" and source.rank >= target.rank):
+            raise ValueError(f"the exact semantics does not take recurrent connections (NIR node {c.target!r} "
+                             f"fed by {c.source!r})")
+    for k, layer in enumerate(neurons):
+        inputs = {s for s in sources[layer.name] if layers[s].kind == "Input"}
+        spiking = sources[layer.name] - inputs
+        if k == 0 and spiking:
+            raise ValueError(f"the exact semantics: NIR node {layer.name!r} is the first neuron node but is fed by "
+                             f"{sorted(spiking)}")
+        if k > 0 and (inputs or spiking - {neurons[k - 1].name}):
+            raise ValueError(f"the exact semantics takes a feed-forward chain of neuron nodes (Input -> "
+                             f"{' -> '.join(n.name for n in neurons)}), each fed only by the one before it; NIR "
+                             f"node {layer.name!r} is fed by {sorted(sources[layer.name])}")
+    return neurons
+
+
 def _simulate_exact(graph: nir.NIRGraph, inputs: dict, duration_ms: float, dt_ms: float, reset: str,
                     step_ms: float | None):
     from ..exact import lif
@@ -721,21 +754,15 @@ def _simulate_exact(graph: nir.NIRGraph, inputs: dict, duration_ms: float, dt_ms
     if reset != "value":
         raise ValueError("the exact semantics has reset='value' only")
     collapsed = collapse(graph)
-    neurons = [layer for layer in collapsed.layers.values() if layer.kind != "Input"]
-    if len(neurons) != 1 or neurons[0].kind not in EXACT_MODELS:
-        kinds = [f"{layer.name!r} ({layer.kind})" for layer in neurons]
-        raise ValueError(f"the exact semantics takes one LIF, CubaLIF or IF node fed by Input nodes; this graph "
-                         f"has {len(neurons)} neuron nodes {kinds} (multi-layer exact is future work)")
-    layer = neurons[0]
-    if any(collapsed.layers[c.source].kind != "Input" for c in collapsed.connections):
-        raise ValueError(f"the exact semantics does not take recurrent connections (NIR node {layer.name!r})")
+    chain = _exact_chain(collapsed)
+    first = chain[0]
     # one input index space over all Input nodes
     offsets, weights, sources, times = {}, [], [], []
     for name, in_layer in collapsed.layers.items():
         if in_layer.kind == "Input":
             offsets[name] = sum(w.shape[0] for w in weights)
             matrix = sum((c.weights for c in collapsed.connections if c.source == name),
-                         sparse.csr_matrix((layer.size, in_layer.size)))
+                         sparse.csr_matrix((first.size, in_layer.size)))
             weights.append(matrix.T.toarray())
             index, t = _events(name, inputs.get(name), in_layer.size)
             sources.append(index + offsets[name])
@@ -743,21 +770,27 @@ def _simulate_exact(graph: nir.NIRGraph, inputs: dict, duration_ms: float, dt_ms
     unknown = set(inputs) - set(offsets)
     if unknown:
         raise ValueError(f"inputs name {sorted(unknown)}, which are not Input nodes of the graph")
-    weights = np.concatenate(weights, axis=0) if weights else np.zeros((0, layer.size))
+    weights_per_layer = [np.concatenate(weights, axis=0) if weights else np.zeros((0, first.size))]
+    for before, layer in zip(chain[:-1], chain[1:]):
+        matrix = sum((c.weights for c in collapsed.connections if c.source == before.name),
+                     sparse.csr_matrix((layer.size, before.size)))
+        weights_per_layer.append(matrix.T.toarray())
     events = (np.concatenate(sources), np.concatenate(times))
-    model, params, gain = exact_layer_parameters(layer, dt_ms, step_ms)
-    weights = weights * gain[None, :]
-    # neurons with equal parameters share one run
-    spikes = [None] * layer.size
-    groups: dict[tuple, list[int]] = {}
-    for j, p in enumerate(params):
-        groups.setdefault(tuple(sorted(p.items())), []).append(j)
-    for key, columns in groups.items():
-        times_out = lif.simulate(model, dict(key), weights[:, columns], events, duration_ms, step_ms or dt_ms)
-        for j, t in zip(columns, times_out):
-            spikes[j] = np.asarray(t)
-    out = {layer.name: spikes}
-    out.update({o: spikes for o, src in collapsed.outputs.items() if src == layer.name})
+    models, params_per_layer = [], []
+    for k, layer in enumerate(chain):
+        model, params, gain = exact_layer_parameters(layer, dt_ms, step_ms)
+        models.append(model)
+        params_per_layer.append(params[0] if all(p == params[0] for p in params) else params)
+        weights_per_layer[k] = weights_per_layer[k] * gain[None, :]
+    if weights_per_layer[0].shape[0] == 0:  # no Input node: one silent input channel
+        weights_per_layer[0] = np.zeros((1, first.size))
+    layer_times = lif.simulate_stack(models, params_per_layer, weights_per_layer, events, duration_ms,
+                                     step_ms or dt_ms)
+    out = {}
+    for layer, spikes in zip(chain, layer_times):
+        spikes = [np.asarray(t) for t in spikes]
+        out[layer.name] = spikes
+        out.update({o: spikes for o, src in collapsed.outputs.items() if src == layer.name})
     return out
 
 

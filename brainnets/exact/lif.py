@@ -28,10 +28,22 @@ their own times. Everything is written as Brian2 abstract code (no ``refractory=
   step, counted from the inputs (a neuron would record any event that did not fit in ``n_over``);
 * after the synapses (``when='end'``) each neuron runs through its buffer (:func:`step_code`), unrolled:
   ``K`` segments and a last one to the step's end;
-* a crossing sets ``spiked``, which fires the group's threshold in the next step, and ``sp_off``, the
-  crossing's offset in its step, recorded by the ``SpikeMonitor``: spike time ``= t - dt + sp_off``.
+* a crossing sets ``spiked`` and ``sp_off``, the crossing's offset in its step; the group's threshold
+  (``spiked``) runs right after the step code, in the same step (its thresholder is moved to the ``'end'``
+  slot), so the ``SpikeMonitor`` records the spike in the step that holds it: spike time ``= t + sp_off``.
 
 At most one spike per neuron and step (``t_ref >= dt`` is required, as NEST requires it).
+
+**Stacks** (:func:`simulate_stack`; :func:`simulate` is its one-layer case). Layers are chained without delay
+(NIR's feed-forward semantics): within each step, the inputs' threshold (``'thresholds'`` slot) and their
+synapses (``'synapses'``) fill layer 0's buffer; then, in the ``'end'`` slot, ordered by ``order``
+(:data:`ORDER_STRIDE` per layer): layer 0's step code, its threshold, its monitor, the synapses to layer 1
+(``synapses.pre``, inserting the event at the presynaptic ``sp_off``: its true time in this same step),
+layer 1's step code, and so on. Every layer thus sees its inputs at their exact times, and the stack gives the
+event-accurate spike times of the whole network. A later layer's buffer holds its largest fan-in by default
+(each presynaptic neuron spikes at most once per step, so it cannot overflow); a smaller ``n_slots`` is
+faster, and an overflow raises ``RuntimeError``. Parameters may differ between the neurons of a layer: those
+that differ become constant per-neuron variables of its group, the others stay in its namespace.
 
 What is and is not covered:
 
@@ -42,10 +54,12 @@ What is and is not covered:
   crosses several times within one segment the root search returns one of the crossings;
 * inputs while refractory: lost for ``'delta'`` (NEST's default), added to the current for ``'exp'``;
 * an input at exactly the time the refractory period ends counts (NEST leaves the order of such ties open);
+* inputs at exactly the same time act together: their weights add up before the threshold is checked (NEST's
+  precise models do the same); for ``'exp'`` they add to the currents, which is order-free anyway;
 * ``t_ref`` is used as given; NEST rounds it to whole steps (use a multiple of ``dt`` to compare);
 * not implemented: NEST's ``V_min``, ``tau_syn == tau_m`` (the singular propagator), an initial ``V_m`` at or
-  above threshold; the layer's own spikes leave Brian2 one step after the step that holds them (``sp_off``
-  carries the exact time), so stacking exact layers would need a synaptic delay of at least one step.
+  above threshold; synaptic delays between stacked layers (NEST's precise networks have one of at least a
+  step; a stack has none); recurrent connections.
 
 **Clock semantics** (``semantics='clock'``): the plain Brian2 model (``method='exact'`` linear integration,
 threshold, reset and ``refractory=t_ref`` on the grid), inputs applied at the end of the step that holds
@@ -57,6 +71,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +103,8 @@ INPUT_THRESHOLD = "tin >= 0"
 EXACT_STATE = """
 v : 1             # membrane potential (mV) at the end of the last processed step
 free_at : 1       # end of the refractory period, ms from the start of the step being processed (<= 0: free)
-spiked : boolean  # threshold crossed in the last processed step: the spike is emitted in the next one
-sp_off : 1        # the crossing time, ms from the start of that step
+spiked : boolean  # threshold crossed in the step just processed: the spike is emitted in this step
+sp_off : 1        # the crossing time, ms from the start of the step
 n_over : integer  # input events that did not fit the buffer (0 when it is sized from the inputs)
 """
 EXACT_CURRENTS = """
@@ -116,14 +131,18 @@ CLOCK_ON_PRE = {"delta": "v_post += w * int(not_refractory_post)",
 
 #: 'delta': V relaxes monotonically to v_inf, so a crossing during a segment (``up``, only if v_inf > V_th)
 #: is found in closed form from V at the segment's end; otherwise an input may lift V over threshold
-#: (``jump``: the spike is at the input's time). An input arriving while refractory is lost.
+#: (``jump``: the spike is at the input's time). An input arriving while refractory is lost. Inputs at the
+#: same time add up before the threshold is checked (as in NEST's precise models; in a stack, one input often
+#: makes several neurons fire at the same time): the check waits for the last of them (``{next}``: the next
+#: slot's time), and V may stand above threshold in between (the zero-length segments, ``v >= V_th``, are
+#: not a crossing by relaxation).
 DELTA_SEGMENT = """
 te = vmin(e{k}, h)
 s0 = vmax(tc, vmin(free_at, te))
 v1 = v + (v - v_inf) * xm1((s0 - te) / tau_m)
 ok = int(free_at <= te)
-up = ok * int(v1 >= V_th)
-jump = ok * (1 - up) * int(v1 + w{k} >= V_th)
+up = ok * int(v1 >= V_th) * int(v < V_th)
+jump = ok * (1 - up) * int(v1 + w{k} >= V_th) * int({next} > te)
 xs = ifelse(up, te + tau_m * log(vmax((v_inf - v1) * inv_gap, tiny)), ifelse(jump, te, xs))
 v = ifelse(ok, ifelse(up + jump, V_reset, v1 + w{k}), v)
 free_at = ifelse(up + jump, BIG, free_at)
@@ -228,9 +247,10 @@ def step_code(model: str, n_slots: int, newton_steps: int = NEWTON_STEPS) -> str
     segment = DELTA_SEGMENT if model == "delta" else EXP_SEGMENT
     code = STEP_START[model]
     for k in range(1, n_slots + 1):
-        code += segment.format(k=k)
+        code += segment.format(k=k, next=f"e{k + 1}" if k < n_slots else "BIG")
     # the last segment, to the step's end
-    code += segment.replace("e{k}", "h").replace("w{k}", "0.0").replace("int(0.0 >= 0)", "0").replace(
+    code += segment.replace("{next}", "BIG").replace("e{k}", "h").replace("w{k}", "0.0").replace(
+        "int(0.0 >= 0)", "0").replace(
         "int(0.0 < 0)", "0")
     if model == "exp":
         code += EXP_ROOT_START + EXP_ROOT_STEP * newton_steps + "xs = c_s + x\n"
@@ -239,10 +259,11 @@ def step_code(model: str, n_slots: int, newton_steps: int = NEWTON_STEPS) -> str
     return code
 
 
-def insertion_code(n_slots: int) -> str:
-    """``on_pre``: insert the event (``tin_pre``, ``w``) into the target's buffer, kept sorted by time (events at
-    equal times keep their arrival order); a full buffer counts the lost event in ``n_over``."""
-    lines = ["x = tin_pre", f"n_over_post += int(e{n_slots}_post < half_big)"]
+def insertion_code(n_slots: int, source: str = "tin") -> str:
+    """``on_pre``: insert the event (``{source}_pre``, ``w``) into the target's buffer, kept sorted by time (events
+    at equal times keep their arrival order); a full buffer counts the lost event in ``n_over``. ``source`` is
+    ``tin`` for the input channels and ``sp_off`` for a presynaptic exact layer."""
+    lines = [f"x = {source}_pre", f"n_over_post += int(e{n_slots}_post < half_big)"]
     for k in range(n_slots, 1, -1):
         lines += [f"keep = int(e{k}_post <= x)", f"take = int(e{k - 1}_post <= x)",
                   f"w{k}_post = ifelse(keep, w{k}_post, ifelse(take, w, w{k - 1}_post))",
@@ -373,11 +394,142 @@ class Run:
     wall_seconds: float       # building and running (compilation included)
 
 
+def _layer_params(model: str, params, n: int, dt_ms: float, index: int) -> list[dict]:
+    """One parameter dict per neuron of a layer (``params``: ``None``, one dict for all, or a list of dicts)."""
+    if params is None or isinstance(params, dict):
+        merged = [model_params(model, params)] * n
+    else:
+        if len(params) != n:
+            raise ValueError(f"layer {index}: {len(params)} parameter dicts for {n} neurons")
+        merged = [model_params(model, p) for p in params]
+    if any(p["t_ref"] < dt_ms * (1 - 1e-12) for p in merged):
+        raise ValueError("t_ref must be at least one time step (at most one spike per neuron and step)")
+    return merged
+
+
+def _layer_namespace(model: str, per_neuron: list[dict], dt_ms: float) -> tuple[dict, dict]:
+    """The layer's constants: those shared by all its neurons (a namespace) and those that differ (per neuron
+    arrays, declared as constant variables of the group)."""
+    spaces = [namespace(model, p, dt_ms) for p in per_neuron]
+    shared, varying = dict(spaces[0]), {}
+    if len(spaces) > 1 and any(p is not per_neuron[0] for p in per_neuron):
+        for key, value in spaces[0].items():
+            if isinstance(value, float):
+                values = np.array([ns[key] for ns in spaces], dtype=float)
+                if np.any(values != values[0]):
+                    varying[key] = values
+                    del shared[key]
+    return shared, varying
+
+
+#: Scheduling of the exact layers, all in the ``'end'`` slot of each step (after the inputs' threshold, the
+#: ``'thresholds'`` slot, and their synapses, the ``'synapses'`` slot): layer ``l`` uses the orders
+#: ``ORDER_STRIDE * l + ...``: its step code, then its threshold (``spiked`` of this step), its monitor, and
+#: the synapses to layer ``l + 1``, whose step code comes next.
+ORDER_STRIDE = 10
+_STEP, _THRESHOLD, _MONITOR, _OUTGOING = 0, 1, 2, 3
+
+
+@dataclass
+class Stack:
+    """The Brian2 objects of a feed-forward stack of exact layers."""
+    network: Network
+    namespace: dict           # the run's namespace (every group also has its own)
+    monitors: list            # SpikeMonitor of each layer
+    groups: list              # NeuronGroup of each layer
+    n_slots: list             # buffer slots of each layer
+
+
+def build_stack(models, params_per_layer, weights_per_layer, input_times, duration_ms: float, dt_ms: float,
+                n_slots=None, newton_steps: int = NEWTON_STEPS, name: str = "exact_lif") -> Stack:
+    """The Brian2 network of a feed-forward stack of exact layers (see :func:`simulate_stack`)."""
+    n_layers = len(weights_per_layer)
+    if n_layers == 0:
+        raise ValueError("a stack needs at least one layer")
+    models = [models] * n_layers if isinstance(models, str) else list(models)
+    if len(models) != n_layers or len(params_per_layer) != n_layers:
+        raise ValueError(f"{n_layers} weight matrices, but {len(models)} models and {len(params_per_layer)} "
+                         f"parameter sets")
+    slots_given = list(n_slots) if isinstance(n_slots, (list, tuple)) else [n_slots] + [None] * (n_layers - 1)
+    weights_per_layer = [np.atleast_2d(np.asarray(w, dtype=float)) for w in weights_per_layer]
+    for k in range(1, n_layers):
+        if weights_per_layer[k].shape[0] != weights_per_layer[k - 1].shape[1]:
+            raise ValueError(f"layer {k}: weights of shape {weights_per_layer[k].shape} after a layer of "
+                             f"{weights_per_layer[k - 1].shape[1]} neurons")
+    n_in = weights_per_layer[0].shape[0]
+    sources, times = as_events(input_times, n_in)
+    keep = times <= duration_ms
+    sources, times = sources[keep], times[keep]
+    n_steps = int(round(duration_ms / dt_ms)) + 1
+    inputs = grid_inputs(sources, times, dt_ms, n_steps)
+    clock = Clock(dt=dt_ms * ms)
+    run_ns = dict(in_times=TimedArray(inputs.values, dt=dt_ms * ms))
+    synapse_ns = dict(ifelse=ifelse, half_big=BIG / 2)
+
+    source_group = NeuronGroup(inputs.values.shape[1], INPUT, threshold=INPUT_THRESHOLD, reset="",
+                               clock=clock, name=f"{name}_inputs", namespace=dict(run_ns))
+    network = Network(source_group)
+    groups, monitors, slots = [], [], []
+    previous = None
+    for k, (model, params, weights) in enumerate(zip(models, params_per_layer, weights_per_layer)):
+        n_out = weights.shape[1]
+        per_neuron = _layer_params(model, params, n_out, dt_ms, k)
+        shared, varying = _layer_namespace(model, per_neuron, dt_ms)
+        if k == 0:
+            k_slots = slots_given[0] or buffer_size(inputs, weights)
+        else:  # one spike per presynaptic neuron and step at most (t_ref >= dt): the fan-in bounds the buffer
+            k_slots = slots_given[k] or max(1, int((weights != 0).sum(axis=0).max(initial=0)))
+        layer_name = name if k == 0 else f"{name}_{k}"
+        equations = (EXACT_STATE + (EXACT_CURRENTS if model == "exp" else "")
+                     + "".join(SLOT.format(k=s) for s in range(1, k_slots + 1))
+                     + "".join(f"{key} : 1 (constant)\n" for key in varying))
+        group = NeuronGroup(n_out, equations, threshold="spiked", reset="", clock=clock, name=layer_name,
+                            namespace=shared)
+        base = ORDER_STRIDE * k
+        group.run_regularly(step_code(model, k_slots, newton_steps), when="end", order=base + _STEP,
+                            name=f"{layer_name}_step")
+        group.thresholder["spike"].when = "end"
+        group.thresholder["spike"].order = base + _THRESHOLD
+        for key, values in varying.items():
+            setattr(group, key, values)
+        group.free_at = -dt_ms
+        for s in range(1, k_slots + 1):
+            setattr(group, f"e{s}", BIG)
+        group.v = np.array([p["V_m"] for p in per_neuron])
+        monitor = SpikeMonitor(group, variables=["sp_off"], when="end", order=base + _MONITOR,
+                               name=f"{layer_name}_spikes")
+        network.add(group, monitor)
+        if k == 0:
+            channel_weights = weights[inputs.channel_source]  # (n_channels, n_out)
+            pre_group, source_var, when, order = source_group, "tin", "synapses", 0
+        else:
+            channel_weights = weights
+            pre_group, source_var = previous, "sp_off"
+            when, order = "end", ORDER_STRIDE * (k - 1) + _OUTGOING
+        pre, post = np.nonzero(channel_weights)
+        if len(pre):  # Brian2 refuses a Synapses object without synapses
+            synapses = Synapses(pre_group, group, "w : 1 (constant)", on_pre=insertion_code(k_slots, source_var),
+                                clock=clock, name=f"{pre_group.name}_to_{layer_name}", namespace=synapse_ns)
+            synapses.connect(i=pre, j=post)
+            synapses.w = channel_weights[pre, post]
+            synapses.pre.when = when
+            synapses.pre.order = order
+            network.add(synapses)
+        groups.append(group)
+        monitors.append(monitor)
+        slots.append(k_slots)
+        previous = group
+    return Stack(network, run_ns, monitors, groups, slots)
+
+
 def build(model: str, params: dict | None, weights, input_times, duration_ms: float, dt_ms: float,
           semantics: str = "exact", n_slots: int | None = None, newton_steps: int = NEWTON_STEPS):
     """The Brian2 objects of the layer: ``(network, namespace, monitor, neurons, n_slots)``."""
     if semantics not in SEMANTICS:
         raise ValueError(f"unknown semantics {semantics!r}; choose one of {SEMANTICS}")
+    if semantics == "exact":
+        stack = build_stack(model, [params], [weights], input_times, duration_ms, dt_ms, [n_slots], newton_steps)
+        return stack.network, stack.namespace, stack.monitors[0], stack.groups[0], stack.n_slots[0]
     p = model_params(model, params)
     if p["t_ref"] < dt_ms * (1 - 1e-12):
         raise ValueError("t_ref must be at least one time step (at most one spike per neuron and step)")
@@ -386,7 +538,7 @@ def build(model: str, params: dict | None, weights, input_times, duration_ms: fl
     sources, times = as_events(input_times, n_in)
     keep = times <= duration_ms
     sources, times = sources[keep], times[keep]
-    n_steps = int(round(duration_ms / dt_ms)) + 1  # one more: a crossing in the last step is emitted in this one
+    n_steps = int(round(duration_ms / dt_ms)) + 1
     inputs = grid_inputs(sources, times, dt_ms, n_steps)
     ns = namespace(model, p, dt_ms)
     ns["in_times"] = TimedArray(inputs.values, dt=dt_ms * ms)
@@ -394,24 +546,12 @@ def build(model: str, params: dict | None, weights, input_times, duration_ms: fl
 
     source_group = NeuronGroup(inputs.values.shape[1], INPUT, threshold=INPUT_THRESHOLD, reset="",
                                clock=clock, name="exact_inputs")
-    if semantics == "exact":
-        n_slots = n_slots or buffer_size(inputs, weights)
-        equations = EXACT_STATE + (EXACT_CURRENTS if model == "exp" else "") + "".join(
-            SLOT.format(k=k) for k in range(1, n_slots + 1))
-        neurons = NeuronGroup(n_out, equations, threshold="spiked", reset="", clock=clock, name="exact_lif")
-        neurons.run_regularly(step_code(model, n_slots, newton_steps), when="end", name="exact_lif_step")
-        neurons.free_at = -dt_ms
-        for k in range(1, n_slots + 1):
-            setattr(neurons, f"e{k}", BIG)
-        on_pre = insertion_code(n_slots)
-        monitor = SpikeMonitor(neurons, variables=["sp_off"], name="exact_lif_spikes")
-    else:
-        n_slots = 0
-        neurons = NeuronGroup(n_out, CLOCK_DELTA if model == "delta" else CLOCK_EXP, threshold="v >= V_th",
-                              reset="v = V_reset", refractory=p["t_ref"] * ms, method="exact", clock=clock,
-                              name="clock_lif")
-        on_pre = CLOCK_ON_PRE[model]
-        monitor = SpikeMonitor(neurons, name="clock_lif_spikes")
+    n_slots = 0
+    neurons = NeuronGroup(n_out, CLOCK_DELTA if model == "delta" else CLOCK_EXP, threshold="v >= V_th",
+                          reset="v = V_reset", refractory=p["t_ref"] * ms, method="exact", clock=clock,
+                          name="clock_lif")
+    on_pre = CLOCK_ON_PRE[model]
+    monitor = SpikeMonitor(neurons, name="clock_lif_spikes")
     neurons.v = p["V_m"]
     channel_weights = weights[inputs.channel_source]  # (n_channels, n_out)
     pre, post = np.nonzero(channel_weights)
@@ -428,8 +568,8 @@ def build(model: str, params: dict | None, weights, input_times, duration_ms: fl
 def read_times(monitor, neurons, semantics: str, dt_ms: float, duration_ms: float) -> list:
     steps = np.round(np.asarray(monitor.t[:] / ms) / dt_ms).astype(np.int64)
     index = np.asarray(monitor.i[:])
-    if semantics == "exact":
-        times = (steps - 1) * dt_ms + np.asarray(monitor.sp_off[:])
+    if semantics == "exact":  # the layer fires in the step that holds the crossing, at offset sp_off
+        times = steps * dt_ms + np.asarray(monitor.sp_off[:])
     else:
         times = (steps + 1) * dt_ms
     out = []
@@ -437,6 +577,75 @@ def read_times(monitor, neurons, semantics: str, dt_ms: float, duration_ms: floa
         t = np.sort(times[index == j])
         out.append(t[t <= duration_ms + 1e-9])
     return out
+
+
+@contextmanager
+def _session(device: str, directory, target: str):
+    """Brian2's device and target for one run, with the insertion's harmless warnings dropped."""
+    quiet = _QuietOrderWarning()
+    loggers = [logging.getLogger(f"brian2.codegen.generators.{name}") for name in ("base", "numpy_generator")]
+    use_device(device, directory)
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        if device == "runtime":
+            prefs.codegen.target = target
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+        use_device("runtime")
+
+
+def _directory(device: str, directory):
+    if device not in ("runtime", "cpp"):
+        raise ValueError("device must be 'runtime' or 'cpp'")
+    if is_standalone(device) and directory is None:
+        directory = tempfile.mkdtemp(prefix="brainnets_exact_")
+    return directory
+
+
+@dataclass
+class StackRun:
+    """Spike times (ms) per layer and neuron, and how the run went."""
+    times: list               # one list per layer of one sorted array per neuron
+    dt_ms: float
+    n_slots: list             # buffer slots of each layer
+    wall_seconds: float       # building and running (compilation included)
+
+
+def simulate_stack(models, params_per_layer, weights_per_layer, input_times, duration_ms: float,
+                   dt_ms: float = 0.1, device: str = "runtime", *, target: str = "numpy", directory=None,
+                   n_slots=None, details: bool = False):
+    """Event-accurate spike times of a feed-forward stack of exact LIF layers: ``input_times`` drive layer 0
+    through ``weights_per_layer[0]`` (``(n_in, n_0)``), layer ``k - 1`` drives layer ``k`` through
+    ``weights_per_layer[k]`` (``(n_{k-1}, n_k)``), with no delay: a spike reaches the next layer at its own
+    exact time (NIR's feed-forward semantics; NEST's precise networks would add a delay >= dt).
+
+    ``models``: one model for all layers or one per layer; ``params_per_layer``: per layer ``None``, one dict
+    (NEST's names, as in :func:`simulate`) or a list of one dict per neuron. ``n_slots``: per layer, the buffer
+    size (``None``: layer 0 counts it from the inputs, a later layer uses its largest fan-in, which cannot be
+    exceeded since a neuron spikes at most once per step); a smaller value is faster, and a run whose buffer
+    overflows raises ``RuntimeError``. Returns one list per layer of one sorted array per neuron (spikes up to
+    ``duration_ms``), or a :class:`StackRun` if ``details``.
+    """
+    start = time.perf_counter()
+    directory = _directory(device, directory)
+    with _session(device, directory, target):
+        stack = build_stack(models, params_per_layer, weights_per_layer, input_times, duration_ms, dt_ms,
+                            n_slots)
+        stack.network.run(int(round(duration_ms / dt_ms)) * dt_ms * ms + dt_ms * ms, namespace=stack.namespace)
+        if is_standalone(device):
+            build_standalone(directory, run=True, compile=True)
+        for k, (group, slots) in enumerate(zip(stack.groups, stack.n_slots)):
+            lost = int(np.asarray(group.n_over[:]).sum())
+            if lost:
+                raise RuntimeError(f"layer {k}: {lost} input events did not fit the {slots}-slot buffer "
+                                   f"(pass a larger n_slots)")
+        times = [read_times(m, g, "exact", dt_ms, duration_ms) for m, g in zip(stack.monitors, stack.groups)]
+    if not details:
+        return times
+    return StackRun(times, dt_ms, stack.n_slots, time.perf_counter() - start)
 
 
 def simulate(model: str, params: dict | None, weights, input_times, duration_ms: float, dt_ms: float = 0.1,
@@ -450,34 +659,25 @@ def simulate(model: str, params: dict | None, weights, input_times, duration_ms:
     ``semantics``: 'exact' (event-accurate) or 'clock' (plain Brian2). ``device``: 'runtime' (code generation
     ``target``, numpy by default) or 'cpp' (C++ standalone, project in ``directory``, a temporary one by default).
     Returns one sorted array per neuron (spikes up to ``duration_ms``), or a :class:`Run` if ``details``.
+    The exact semantics is the one-layer case of :func:`simulate_stack`.
     """
     start = time.perf_counter()
-    if device not in ("runtime", "cpp"):
-        raise ValueError("device must be 'runtime' or 'cpp'")
-    if is_standalone(device) and directory is None:
-        directory = tempfile.mkdtemp(prefix="brainnets_exact_")
-    use_device(device, directory)
-    quiet = _QuietOrderWarning()
-    loggers = [logging.getLogger(f"brian2.codegen.generators.{name}") for name in ("base", "numpy_generator")]
-    for logger in loggers:
-        logger.addFilter(quiet)
-    try:
-        if device == "runtime":
-            prefs.codegen.target = target
+    if semantics not in SEMANTICS:
+        raise ValueError(f"unknown semantics {semantics!r}; choose one of {SEMANTICS}")
+    if semantics == "exact":
+        run = simulate_stack(model, [params], [weights], input_times, duration_ms, dt_ms, device, target=target,
+                             directory=directory, n_slots=[n_slots], details=True)
+        if not details:
+            return run.times[0]
+        return Run(run.times[0], semantics, dt_ms, run.n_slots[0], time.perf_counter() - start)
+    directory = _directory(device, directory)
+    with _session(device, directory, target):
         network, ns, monitor, neurons, n_slots = build(model, params, weights, input_times, duration_ms, dt_ms,
                                                        semantics, n_slots)
         network.run(int(round(duration_ms / dt_ms)) * dt_ms * ms + dt_ms * ms, namespace=ns)
         if is_standalone(device):
             build_standalone(directory, run=True, compile=True)
-        if semantics == "exact":
-            lost = int(np.asarray(neurons.n_over[:]).sum())
-            if lost:
-                raise RuntimeError(f"{lost} input events did not fit the {n_slots}-slot buffer")
         times = read_times(monitor, neurons, semantics, dt_ms, duration_ms)
-    finally:
-        for logger in loggers:
-            logger.removeFilter(quiet)
-        use_device("runtime")
     if not details:
         return times
     return Run(times, semantics, dt_ms, n_slots, time.perf_counter() - start)
