@@ -89,6 +89,15 @@ def plot_bars(values: dict[str, float], path: str | Path, ylabel: str, title: st
     _save(figure, path)
 
 
+#: Where an error of exactly 0 is drawn on a logarithmic axis.
+LOG_FLOOR = 1e-16
+
+
+def on_log_scale(value: float | None) -> float:
+    """Where a non-negative value is drawn on a logarithmic axis: 0 at :data:`LOG_FLOOR`, None nowhere (NaN)."""
+    return np.nan if value is None else max(value, LOG_FLOOR)
+
+
 def plot_lines(series: dict[str, tuple], path: str | Path, xlabel: str, ylabel: str, title: str = "",
                points: dict[str, tuple] | None = None, log: bool = False) -> None:
     """One line with markers per ``{label: (x, y)}``; ``points`` adds single labelled markers; ``log``: both axes

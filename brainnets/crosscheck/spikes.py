@@ -50,6 +50,12 @@ def from_events(layers: dict[str, tuple[np.ndarray, np.ndarray, int]]) -> Spikes
     return spikes
 
 
+def from_tensor(tensor: np.ndarray, dt_ms: float) -> list[np.ndarray]:
+    """One array of spike times per neuron from a discrete-time simulator's (steps, neurons) spike tensor: the
+    spikes of step k at k x ``dt_ms``."""
+    return [np.flatnonzero(tensor[:, j]) * dt_ms for j in range(tensor.shape[1])]
+
+
 def to_events(spikes: Spikes, layer: str) -> tuple[np.ndarray, np.ndarray]:
     """``(neuron indices, times_ms)`` of one layer, in time order."""
     trains = spikes[layer]

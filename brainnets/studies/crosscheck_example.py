@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ..checkpoint import write_bytes_atomic, write_json_atomic
-from ..crosscheck.spikes import from_events, write_spikes
+from ..crosscheck.spikes import from_tensor, write_spikes
 from ..provenance import command_line_of, options_given, provenance
 
 #: snnTorch's NIR exporter writes tau = 1e-4 s / (1 - beta): one step is 0.1 ms.
@@ -57,15 +55,6 @@ def snntorch_run(steps: int, seed: int):
     return graph, x.numpy(), {LAYERS[0]: torch.stack(hidden).numpy(), LAYERS[1]: torch.stack(output).numpy()}
 
 
-def as_spikes(tensors: dict[str, np.ndarray]):
-    """Spike tensors (steps, neurons) as :data:`~brainnets.crosscheck.spikes.Spikes`, step k at k x DT_MS."""
-    events = {}
-    for name, tensor in tensors.items():
-        steps, neurons = np.nonzero(tensor)
-        events[name] = (neurons, steps * DT_MS, tensor.shape[1])
-    return from_events(events)
-
-
 def run(args: argparse.Namespace) -> dict:
     import tempfile
 
@@ -77,8 +66,9 @@ def run(args: argparse.Namespace) -> dict:
         nir.write(Path(scratch) / "net.nir", graph)
         write_bytes_atomic(args.out / "snntorch_net.nir", (Path(scratch) / "net.nir").read_bytes())
     run_ms = args.steps * DT_MS  # the last step starts at (steps - 1) x DT_MS
-    write_spikes(args.out / "input.npz", as_spikes({"input": x}), t_stop_ms=run_ms)
-    write_spikes(args.out / "snntorch_spikes.npz", as_spikes(layers), t_stop_ms=run_ms)
+    write_spikes(args.out / "input.npz", {"input": from_tensor(x, DT_MS)}, t_stop_ms=run_ms)
+    write_spikes(args.out / "snntorch_spikes.npz",
+                 {name: from_tensor(tensor, DT_MS) for name, tensor in layers.items()}, t_stop_ms=run_ms)
     made = {"steps": args.steps, "dt_ms": DT_MS, "input_spikes": int(x.sum()),
             "spikes": {name: int(tensor.sum()) for name, tensor in layers.items()}, **provenance(),
             "command": command_line_of(["study", "crosscheck-example"], options_given(args, add_arguments))}

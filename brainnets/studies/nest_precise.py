@@ -19,15 +19,13 @@ import numpy as np
 
 from ..checkpoint import write_json_atomic
 from ..exact import lif
-from ..plotting import plot_lines
+from ..plotting import on_log_scale, plot_lines
 from ..provenance import command_line_of, options_given, provenance
 
 #: The network of each model: the constant current (pA) and the uniform range of the weights (mV or pA).
 LAYERS = {"delta": {"params": {"I_e": 300.0}, "weights": (-1.0, 3.0)},
           "exp": {"params": {"I_e": 300.0, "tau_syn_ex": 2.0, "tau_syn_in": 5.0}, "weights": (-300.0, 900.0)}}
 N_IN, N_OUT, RATE_HZ = 50, 20, 40.0
-#: Errors are drawn on a log scale; an error of exactly 0 is drawn at this floor.
-FLOOR_MS = 1e-16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,11 +62,6 @@ def against_nest(model: str, duration_ms: float, dt_ms: float, seed: int) -> dic
     return row
 
 
-def drawn(error_ms: float | None) -> float:
-    """Where an error is drawn on the log scale: at the floor if 0, nowhere if no neuron's count agreed."""
-    return np.nan if error_ms is None else max(error_ms, FLOOR_MS)
-
-
 def run(args: argparse.Namespace) -> list:
     dts = sorted(set(args.dts) | {args.dt}, reverse=True)
     rows, curves = [], {}
@@ -81,7 +74,7 @@ def run(args: argparse.Namespace) -> list:
                      "max_abs_dt_ms": at["exact"]["max_abs_dt_ms"], "plain": at["clock"], "dt_sweep": sweep})
         for semantics, label in (("exact", "exact"), ("clock", "plain clock-driven")):
             curves[f"{model}, {label}"] = ([entry["dt_ms"] for entry in sweep],
-                                           [drawn(entry[semantics]["max_abs_dt_ms"]) for entry in sweep])
+                                           [on_log_scale(entry[semantics]["max_abs_dt_ms"]) for entry in sweep])
     plot_lines(curves, f"{args.out}.png", xlabel="dt (ms)", ylabel="largest spike-time difference from NEST (ms)",
                title=f"{N_IN} -> {N_OUT} LIF, {args.duration:g} ms, NEST *_ps at the same dt", log=True)
     origin = {**provenance(),

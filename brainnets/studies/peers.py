@@ -63,7 +63,8 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import write_json_atomic
-from ..plotting import plot_lines
+from ..crosscheck.spikes import from_tensor
+from ..plotting import on_log_scale, plot_lines
 from ..provenance import command_line_of, options_given, provenance
 
 #: The peers' reference steps (ms): the steps their NIR exporters assume.
@@ -81,8 +82,6 @@ KICK = (-3.0, 0.0)
 SNNTORCH_EXPORT_DT_S = 1e-4
 #: The NIR node of the LIF layer in the exported graphs (both exporters name nodes by their place).
 LIF_NODE = "1"
-#: Errors are drawn on a log scale; an error of exactly 0 is drawn (and fitted) at this floor.
-FLOOR_MS = 1e-16
 MEASURES = ("max_abs_dt", "median_abs_dt", "mean_abs_dt")
 
 
@@ -122,11 +121,6 @@ def design(args: argparse.Namespace) -> dict:
     steps = steps[steps > 1]
     sources = rng.integers(1, args.inputs, steps.size)
     return {"jumps": jumps, "steps": np.concatenate([[1], steps]), "sources": np.concatenate([[0], sources])}
-
-
-def spike_trains(tensor: np.ndarray, dt_ms: float) -> list[np.ndarray]:
-    """One array of spike times per neuron from a (steps, neurons) spike tensor: step k at k dt."""
-    return [np.flatnonzero(tensor[:, j]) * dt_ms for j in range(tensor.shape[1])]
 
 
 def _input_tensor(net: dict, n_inputs: int, n_steps: int, divisor: int, torch, dtype):
@@ -175,7 +169,7 @@ def run_snntorch(net: dict, args, divisor: int, scratch: Path):
     exported_tau_s = float(np.mean(graph.nodes[LIF_NODE].tau))
     if divisor != 1:
         graph.nodes[LIF_NODE].tau = np.asarray(graph.nodes[LIF_NODE].tau) * (dt_ms * 1e-3 / SNNTORCH_EXPORT_DT_S)
-    return spike_trains(spikes, dt_ms), graph, {"beta": 1.0 - dt_ms / tau_ms, "exported_tau_ms": 1e3 * exported_tau_s}
+    return from_tensor(spikes, dt_ms), graph, {"beta": 1.0 - dt_ms / tau_ms, "exported_tau_ms": 1e3 * exported_tau_s}
 
 
 def run_norse(net: dict, args, divisor: int, scratch: Path):
@@ -209,7 +203,7 @@ def run_norse(net: dict, args, divisor: int, scratch: Path):
     graph = _read_back(exported, scratch)
     exported_tau_s = float(np.mean(np.asarray(graph.nodes[LIF_NODE].tau)))
     graph = repair_norse_export(graph, dt_ms * 1e-3)
-    return spike_trains(spikes, dt_ms), graph, {"exported_tau_ms": 1e3 * exported_tau_s}
+    return from_tensor(spikes, dt_ms), graph, {"exported_tau_ms": 1e3 * exported_tau_s}
 
 
 RUNNERS = {"snnTorch": run_snntorch, "Norse": run_norse}
@@ -238,14 +232,9 @@ def window(trains: list, end_ms: float) -> list:
     return [t[t <= end_ms + 1e-9] for t in trains]
 
 
-def drawn(error_ms: float | None) -> float:
-    """Where an error is drawn (and fitted) on the log scale: at the floor if 0, nowhere if None."""
-    return np.nan if error_ms is None else max(error_ms, FLOOR_MS)
-
-
 def slope(dts: list, errors: list) -> float | None:
     """The least-squares slope of log(error) against log(dt) (errors of 0 at the floor; None left out)."""
-    points = [(np.log(dt), np.log(drawn(e))) for dt, e in zip(dts, errors) if e is not None]
+    points = [(np.log(dt), np.log(on_log_scale(e))) for dt, e in zip(dts, errors) if e is not None]
     if len(points) < 2 or len({p[0] for p in points}) < 2:
         return None
     x, y = np.array(points).T
@@ -448,9 +437,10 @@ def run(args: argparse.Namespace) -> list:
         dts = [entry["dt_ms"] for entry in row["dt_sweep"]]
         measure = row["exact_error_slope_measure"]
         curves[f"{row['peer']}, {measure.replace('_abs_dt', '')}"] = (
-            dts, [drawn(e) for e in _sweep_errors(row["dt_sweep"], measure)])
+            dts, [on_log_scale(e) for e in _sweep_errors(row["dt_sweep"], measure)])
         if measure != "max_abs_dt":
-            curves[f"{row['peer']}, max"] = (dts, [drawn(e) for e in _sweep_errors(row["dt_sweep"], "max_abs_dt")])
+            largest = _sweep_errors(row["dt_sweep"], "max_abs_dt")
+            curves[f"{row['peer']}, max"] = (dts, [on_log_scale(e) for e in largest])
             first = first or (dts[0], row["dt_sweep"][0]["exact"][measure])
     if first is not None:  # through 3x the first discrete peer's error at its dt_ref, over every dt drawn
         dt0, error = first

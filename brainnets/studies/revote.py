@@ -16,8 +16,6 @@ import json
 import shlex
 from pathlib import Path
 
-import numpy as np
-
 from ..checkpoint import RunFolderError, load_arrays, write_json_atomic
 from ..provenance import command_line_of, options_given, provenance
 from ..stdp.multimodal import MODALITIES
