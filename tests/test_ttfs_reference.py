@@ -81,7 +81,7 @@ def test_the_naive_simulation_errs_in_proportion_to_dt():
     truth = exact.simulate(spec, x)
     errors = []
     for dt in (2.0 ** -4, 2.0 ** -7):
-        run = reference.simulate(spec, x, dt, exact=False)
+        run = reference.simulate(spec, x, dt, semantics="clock")
         errors.append(max(np.abs(a - b).max() for a, b in zip(run.times.layers, truth.layers)))
     assert 4 < errors[0] / errors[1] < 16  # 8x smaller steps, about 8x smaller errors
     assert errors[1] > 1e-4  # and far from the corrected simulation's rounding error

@@ -1,6 +1,7 @@
-"""Event-accurate (exact-time) leaky integrate-and-fire neurons in Brian2, checked against NEST's precise models.
+"""Exact-time (event-accurate) neurons in Brian2: one convention, several models.
 
-``lif`` holds the Brian2 simulation (:func:`lif.simulate`: voltage-jump or exponential-current synapses, exact or
-plain clock-driven semantics, runtime or C++ standalone device) and ``nest_peer`` the same networks in NEST
-(``iaf_psc_delta_ps`` / ``iaf_psc_exp_ps``), the reference the exact semantics must match.
+``timing`` holds what they share (the ``'exact'`` and ``'clock'`` semantics, and the ``sp_off`` by which a spike
+carries its time within its step); ``lif`` the leaky models (voltage-jump or exponential-current synapses, checked
+against NEST's precise models in ``nest_peer``); ``integrator`` the non-leaky integrator of TTFS networks, on which
+the TTFS reference (:mod:`brainnets.ttfs.reference`) runs.
 """

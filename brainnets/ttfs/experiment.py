@@ -132,7 +132,7 @@ def naive_error_study(spec: SNNSpec, x: np.ndarray, truth: SpikeTimes, dts: list
     log(dt), which is 1 when the error is proportional to dt."""
     rows = []
     for dt in dts:
-        run = reference.simulate(spec, x, dt, exact=False, tau_c=tau_c, device=device,
+        run = reference.simulate(spec, x, dt, semantics="clock", tau_c=tau_c, device=device,
                                  directory=directory / f"naive_{dt:g}" if directory else None)
         gaps = np.concatenate([np.abs(s - t).ravel() for (*_, s), (*_, t)
                                in zip(layer_rows(spec, run.times), layer_rows(spec, truth))])

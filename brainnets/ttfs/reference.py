@@ -1,17 +1,9 @@
 """The event-level Brian2 reference simulation of a TTFS network (summary of Stanojevic, §8.3).
 
-Every layer is one ``NeuronGroup`` of non-leaky integrators (Eq. 2.2 of the thesis), written once below:
-
-    tau_c dv/dt = alpha H(t - t_ramp) + pad H(t - t_min) + I,   I = sum of J over the inputs that arrived
-
-The potential is linear between events, so Brian2's Euler step is exact, and a spike's time within its
-step follows from where ``v`` stands: at the threshold check ``v`` has already been integrated to
-``t_v = t + dt`` (Brian2 updates state before thresholds, calibrated by a one-neuron test), so the
-crossing was ``lag = (v - theta) tau_c / slope`` ago. Each synapse adds the charge its spike would have
-delivered during that lag (``v_post += J lag_pre / tau_c``): the exact-time correction. With it the
-spike times equal the closed form to rounding error for any grid-aligned ``dt``; without it
-(``exact=False``, the naive clock-driven simulation) every spike sits on the grid and errors grow with
-``dt``. A neuron may not fire before ``t_min`` (the guard) and is made to fire at ``t_max``.
+Every layer is one ``NeuronGroup`` of the non-leaky integrators of :mod:`brainnets.exact.integrator`, whose
+spikes carry their exact times (``semantics='exact'``: equal to the closed form to rounding error for any
+grid-aligned ``dt``) or sit on the grid (``'clock'``, the naive clock-driven simulation, whose errors grow with
+``dt``). The input neurons are integrators too: slope 1 from 0 and threshold ``t^(0)``, so they fire at it.
 
 Images are shown one after another in a single run (every group's state is reset at the start of each
 image period), so the same network runs unchanged on the runtime, C++ standalone and CUDA standalone
@@ -26,53 +18,13 @@ from pathlib import Path
 
 import brian2
 import numpy as np
-from brian2 import NeuronGroup, Network, SpikeMonitor, Synapses, TimedArray, ms, second
+from brian2 import NeuronGroup, Network, SpikeMonitor, Synapses, TimedArray, ms
 
-from ..devices import build_standalone, check_runnable, is_standalone, use_device
+from ..devices import build_standalone, check_runnable, is_standalone
+from ..exact import integrator
+from ..exact.timing import OFFSET, check_semantics, on_device, recorded_spikes
 from .exact import SpikeTimes, input_times
 from .spec import SNNSpec, SpikingLayer
-
-#: Time within the current image, and the time to which ``v`` has been integrated at threshold checks.
-_CLOCK = """
-t_local = (timestep(t, dt) % period_steps) * dt : second
-t_v = t_local + dt : second
-period_steps : integer (shared, constant)
-tau_c : second (shared, constant)
-"""
-
-INTEGRATOR = _CLOCK + """
-dv/dt = slope / tau_c : 1
-slope = alpha * int(t_local >= t_ramp - dt/2) + pad * int(t_local >= t_min - dt/2) + I : 1
-I : 1
-alpha : 1 (constant)
-pad : 1 (constant)
-fired : boolean
-t_ramp : second (shared, constant)
-t_min : second (shared, constant)
-t_max : second (shared, constant)
-t_open : second (shared, constant)
-"""
-
-#: Time since the threshold was crossed, as seen at the check (never earlier than t_min: the guard).
-EXACT_LAG = "lag = int(v >= theta) * clip((v - theta) * tau_c / slope, 0*second, t_v - t_min) : second\n"
-NAIVE_LAG = "lag = 0*second : second\n"
-
-SPIKING_THRESHOLD = "not fired and ((t_v > t_open + dt/2 and v >= theta) or t_v >= t_max - dt/2)"
-
-#: Max pooling: the earliest input of the image, passed on with its exact time.
-POOL = _CLOCK + """
-t_first : second
-got_input : boolean
-fired : boolean
-t_max : second (shared, constant)
-"""
-EXACT_POOL_LAG = "lag = t_v - t_first : second\n"
-
-READOUT = INTEGRATOR.replace("fired : boolean\n", "fired : boolean\nt_read : second (shared, constant)\n") + \
-    "logit = v - (t_v - t_read) * slope / tau_c : 1\n"
-
-TO_INTEGRATOR = "I_post += J\nv_post += J * lag_pre / tau_c_post"
-TO_POOL = "got_input_post = True\nt_first_post = clip(t_first_post, 0*second, t_v_post - lag_pre)"
 
 
 @dataclass
@@ -95,9 +47,9 @@ def check_grid(spec: SNNSpec, dt: float) -> None:
 class ReferenceNetwork:
     """The Brian2 network of ``spec`` for ``n_images`` images at time step ``dt`` (units of tau_c)."""
 
-    def __init__(self, spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True, tau_c=1 * ms):
+    def __init__(self, spec: SNNSpec, inputs: np.ndarray, dt: float, *, semantics: str = "exact", tau_c=1 * ms):
         check_grid(spec, dt)
-        self.spec, self.dt, self.tau_c, self.exact = spec, dt, tau_c, exact
+        self.spec, self.dt, self.tau_c, self.semantics = spec, dt, tau_c, check_semantics(semantics)
         self.n_images = len(inputs)
         brian2.defaultclock.dt = dt * tau_c
         # the readout is read one step after t_read (two if pooling feeds it), then the next image starts
@@ -106,24 +58,24 @@ class ReferenceNetwork:
         self.input_times = TimedArray(input_times(spec, inputs), dt=period)
         self.groups, self.pools, self.monitors = [], [], []
         self.input_group = self._input_group()
-        objects = [self.input_group, self._monitor(self.input_group, "lag")]
+        objects = [self.input_group, self._monitor(self.input_group, OFFSET)]
         source, pooled_input = self.input_group, False
         for n, layer in enumerate(spec.layers, start=1):
             group = self._spiking_group(f"layer{n}", layer, pooled_input)
-            objects += [group, self._connect(source, group, layer.connection.matrix(), TO_INTEGRATOR),
-                        self._monitor(group, "lag")]
+            objects += [group, self._connect(source, group, layer.connection.matrix(), integrator.ON_PRE),
+                        self._monitor(group, OFFSET)]
             self.groups.append(group)
             source, pooled_input = group, layer.pool is not None
             if layer.pool:
                 pool = self._pool_group(f"pool{n}", layer)
                 groups = layer.pool.groups()
                 members = np.repeat(np.arange(len(groups)), groups.shape[1])
-                objects += [pool, self._synapses(group, pool, groups.ravel(), members, None, TO_POOL),
-                            self._monitor(pool, "lag")]
+                objects += [pool, self._synapses(group, pool, groups.ravel(), members, None, integrator.ON_PRE_POOL),
+                            self._monitor(pool, OFFSET)]
                 self.pools.append(pool)
                 source = pool
         self.readout = self._readout_group(pooled_input)
-        objects += [self.readout, self._connect(source, self.readout, spec.readout.connection.matrix(), TO_INTEGRATOR),
+        objects += [self.readout, self._connect(source, self.readout, spec.readout.connection.matrix(), integrator.ON_PRE),
                     self._monitor(self.readout, "logit")]
         self.network = Network(objects)
         self.duration = self.n_images * period
@@ -138,41 +90,40 @@ class ReferenceNetwork:
         group.run_regularly(code, dt=self.period_steps * self.dt * self.tau_c, when="start")
 
     def _integrator(self, name, n, equations, threshold, alpha, pad, t_ramp, t_min, t_max, t_open, **shared):
-        group = NeuronGroup(n, equations, threshold=threshold, reset="fired = True", method="euler", name=name)
+        group = NeuronGroup(n, equations, threshold=threshold, reset=integrator.RESET, method="euler", name=name)
         group.alpha, group.pad = alpha, pad
         self._shared(group, t_ramp=t_ramp, t_min=t_min, t_max=t_max, t_open=t_open, **shared)
-        self._reset_each_image(group, "v = 0\nI = 0\nfired = False")
+        self._reset_each_image(group, integrator.PERIOD_RESET)
         return group
 
     def _input_group(self):
         """Input neurons are integrators too: slope 1 from 0, threshold ``t^(0)``, so they fire at it."""
-        equations = INTEGRATOR + "theta = input_times(t, i) : 1\n" + (EXACT_LAG if self.exact else NAIVE_LAG)
+        equations = integrator.integrator_equations(self.semantics, theta="theta = input_times(t, i) : 1")
         n = self.input_times.values.shape[1]
         window = self.spec.input_window
-        return self._integrator("inputs", n, equations, SPIKING_THRESHOLD, alpha=1.0, pad=0.0, t_ramp=0.0,
+        return self._integrator("inputs", n, equations, integrator.THRESHOLD, alpha=1.0, pad=0.0, t_ramp=0.0,
                                 t_min=0.0, t_max=window, t_open=0.0)
 
     def _spiking_group(self, name, layer: SpikingLayer, pooled_input: bool):
-        equations = INTEGRATOR + "theta : 1 (constant)\n" + (EXACT_LAG if self.exact else NAIVE_LAG)
-        group = self._integrator(name, layer.n, equations, SPIKING_THRESHOLD, alpha=layer.alpha,
+        equations = integrator.integrator_equations(self.semantics)
+        group = self._integrator(name, layer.n, equations, integrator.THRESHOLD, alpha=layer.alpha,
                                  pad=layer.connection.padding_weights(), t_ramp=layer.t_ramp, t_min=layer.t_min,
                                  t_max=layer.t_max, t_open=layer.t_min + self.dt * pooled_input)
         group.theta = layer.theta
         return group
 
     def _pool_group(self, name, layer: SpikingLayer):
-        equations = POOL + (EXACT_POOL_LAG if self.exact else NAIVE_LAG)
-        group = NeuronGroup(len(layer.pool.groups()), equations, threshold="got_input and not fired",
-                            reset="fired = True", name=name)
+        group = NeuronGroup(len(layer.pool.groups()), integrator.pool_equations(self.semantics),
+                            threshold=integrator.POOL_THRESHOLD, reset=integrator.RESET, name=name)
         self._shared(group, t_max=layer.t_max)
-        self._reset_each_image(group, "t_first = t_max\ngot_input = False\nfired = False")
+        self._reset_each_image(group, integrator.POOL_PERIOD_RESET)
         return group
 
     def _readout_group(self, pooled_input: bool):
         readout = self.spec.readout
         t_read = readout.t_read
-        return self._integrator("readout", len(readout.alpha), READOUT,
-                                "not fired and t_v > t_open + dt/2", alpha=readout.alpha,
+        return self._integrator("readout", len(readout.alpha), integrator.READOUT,
+                                integrator.READOUT_THRESHOLD, alpha=readout.alpha,
                                 pad=np.zeros(len(readout.alpha)), t_ramp=readout.t_ramp, t_min=readout.t_ramp,
                                 t_max=t_read, t_open=t_read + self.dt * pooled_input, t_read=t_read)
 
@@ -198,36 +149,38 @@ class ReferenceNetwork:
         self.network.run(self.duration, namespace={"input_times": self.input_times})
 
     def _decode(self, group, variable: str) -> np.ndarray:
-        """``(n_images, n)``: each neuron's spike time within its image (from ``lag``), or a readout value."""
+        """``(n_images, n)``: each neuron's spike time within its image (units of tau_c), or a readout value."""
         monitor = next(m for m in self.monitors if m.source is group)
-        steps = np.round(np.asarray(monitor.t[:] / second) / float(self.dt * self.tau_c)).astype(np.int64)
+        tau_c_ms = float(self.tau_c / ms)
+        neurons, steps, offsets_ms = recorded_spikes(monitor, self.dt * tau_c_ms)
         image, local = np.divmod(steps, self.period_steps)
-        values = np.asarray(getattr(monitor, variable)[:])
-        if variable == "lag":
-            values = (local + 1) * self.dt - values / float(self.tau_c)
+        if variable == OFFSET:
+            values = local * self.dt + offsets_ms / tau_c_ms
+        else:
+            values = np.asarray(getattr(monitor, variable)[:])
         out = np.full((self.n_images, len(group)), np.nan)
-        out[image, np.asarray(monitor.i[:])] = values
+        out[image, neurons] = values
         if np.isnan(out).any() or len(values) != out.size:
             raise RuntimeError(f"{group.name}: not every neuron spiked exactly once per image")
         return out
 
     def read(self) -> SpikeTimes:
         """Every group's spike times (units of tau_c, within each image) and the readout's logits."""
-        layers = [self._decode(group, "lag") for group in self.groups]
+        layers = [self._decode(group, OFFSET) for group in self.groups]
         pools = iter(self.pools)
-        pooled = [self._decode(next(pools), "lag") if layer.pool else t for layer, t in zip(self.spec.layers, layers)]
-        return SpikeTimes(self._decode(self.input_group, "lag"), layers, pooled, self._decode(self.readout, "logit"))
+        pooled = [self._decode(next(pools), OFFSET) if layer.pool else t for layer, t in zip(self.spec.layers, layers)]
+        return SpikeTimes(self._decode(self.input_group, OFFSET), layers, pooled, self._decode(self.readout, "logit"))
 
 
-def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True, tau_c=1 * ms,
+def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, semantics: str = "exact", tau_c=1 * ms,
              device: str = "runtime", directory: str | Path | None = None) -> ReferenceRun:
     """Run ``inputs`` (batch, ...) in [0, 1] through the Brian2 network of ``spec`` on ``device``
-    ('runtime', 'cpp' or 'cuda'; standalone projects go to ``directory``)."""
+    ('runtime', 'cpp' or 'cuda'; standalone projects go to ``directory``) with exact or clock-driven spike
+    times (``semantics``)."""
     start = time.perf_counter()
     check_runnable(device)
-    use_device(device, directory)
-    try:
-        reference = ReferenceNetwork(spec, inputs, dt, exact=exact, tau_c=tau_c)
+    with on_device(device, directory):
+        reference = ReferenceNetwork(spec, inputs, dt, semantics=semantics, tau_c=tau_c)
         run_start = time.perf_counter()
         reference.run()
         if is_standalone(device):
@@ -237,6 +190,4 @@ def simulate(spec: SNNSpec, inputs: np.ndarray, dt: float, *, exact: bool = True
         else:
             run_seconds = time.perf_counter() - run_start
         times = reference.read()
-    finally:
-        use_device("runtime")
     return ReferenceRun(times, time.perf_counter() - start, run_seconds, dt)
