@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from brainnets.crosscheck.compare import compare_spikes, neuron_divergence
+from brainnets.crosscheck.compare import agreement, compare_spikes, fraction_matched, neuron_divergence
 from brainnets.crosscheck.spikes import SpikeFileError, from_events, from_neo, read_spikes, write_spikes
 from brainnets.resources import package_folder
 
@@ -125,3 +125,28 @@ def test_the_shipped_example_is_what_its_command_makes(tmp_path):
         for layer in shipped:
             for a, b in zip(shipped[layer], made[layer]):
                 np.testing.assert_array_equal(a, b)
+
+
+def test_agreement_pairs_spikes_of_neurons_whose_counts_agree():
+    ours = [np.array([1.0, 2.0]), np.array([3.0]), np.array([])]
+    theirs = [np.array([1.5, 2.0]), np.array([3.0, 4.0]), np.array([])]
+    result = agreement(ours, theirs)
+    assert result["count_mismatches"] == 1 and result["n_paired_spikes"] == 2
+    assert result["n_spikes_reference"] == 3 and result["n_spikes_other"] == 4
+    assert result["max_abs_dt"] == 0.5 and result["median_abs_dt"] == 0.25 and result["mean_abs_dt"] == 0.25
+    assert agreement([np.array([1.0])], [np.array([])])["max_abs_dt"] is None
+    assert agreement([np.array([])], [np.array([])])["max_abs_dt"] == 0.0
+    with pytest.raises(ValueError, match="2 neurons in the reference, 1"):
+        agreement(ours[:2], ours[:1])
+
+
+def test_fraction_matched_finds_each_reference_spike_within_the_tolerance_whatever_the_counts():
+    assert fraction_matched([np.array([1.0, 2.05, 7.0])], [np.array([1.0, 2.0, 3.0, 4.0])], 0.1) == 0.5
+    assert fraction_matched([np.array([])], [np.array([])], 0.1) == 1.0
+
+
+def test_the_report_times_only_the_neurons_whose_counts_agree():
+    other = {"hidden": [RUN["hidden"][0] + 0.5, np.array([4.0]), np.array([2.5])], "out": [np.array([3.0])]}
+    report = compare_spikes(RUN, other)
+    assert report["count_mismatches"] == 2
+    assert report["timing"]["n_pairs"] == 4 and report["timing"]["max_ms"] == 0.5

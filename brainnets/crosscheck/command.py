@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> dict:
               **provenance(), "command": command_line_of(["crosscheck"], options_given(args, add_arguments))}
     args.out.mkdir(parents=True, exist_ok=True)
     write_spikes(args.out / "brian2_spikes.npz", ours)
-    plot_crosscheck(ours, theirs, report, paired_errors(ours, theirs), args.out / "report.png",
+    plot_crosscheck(ours, theirs, report, {name: paired_errors(ours[name], theirs[name]) for name in ours}, args.out / "report.png",
                     title=f"{args.graph.name}: Brian2 ({args.semantics}, dt {args.dt:g} ms) against {args.spikes.name}")
     write_json_atomic(args.out / "report.json", report)
     first = report["first_divergence"]

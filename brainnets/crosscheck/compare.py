@@ -1,7 +1,9 @@
-"""Two simulators' spikes of one network, matched neuron by neuron: where and how they part.
+"""Two simulators' spikes of one network, matched neuron by neuron: where and how they part. Every comparison
+of spike trains in the package (the crosscheck report, the NEST and peer studies, the tests) goes through here.
 
-Each neuron's two spike trains are paired in order (the k-th spike with the k-th spike). The pairs give the
-timing errors; a neuron whose trains differ in length has a count mismatch. The first divergence is the
+A neuron whose two trains differ in length has a count mismatch. The trains of a neuron whose counts agree are
+paired in order (the k-th spike with the k-th spike), and the pairs give the timing errors (a neuron with a
+missing spike would pair every later spike with the wrong one; its story is told by the first divergence). The first divergence is the
 earliest moment at which the two runs stop telling the same story: the earliest paired spike whose times
 differ by more than ``tolerance_ms`` (a timing difference), or the earliest spike one run has and the other
 lacks once every earlier spike of that neuron was paired (a count difference). Van Rossum and Victor-Purpura
@@ -19,6 +21,9 @@ from .spikes import Spikes
 #: spike by 1 ms (shifts longer than 2 / q cost more than deleting and inserting the spike).
 VAN_ROSSUM_TAU_MS = 1.0
 VICTOR_PURPURA_Q_PER_MS = 1.0
+
+#: The timing errors :func:`agreement` reports (ms).
+ERROR_MEASURES = ("max_abs_dt", "median_abs_dt", "mean_abs_dt")
 
 
 def neuron_divergence(ours: np.ndarray, theirs: np.ndarray, tolerance_ms: float) -> dict | None:
@@ -68,11 +73,44 @@ def timing_summary(errors: np.ndarray) -> dict:
             "p99_ms": float(np.percentile(errors, 99))}
 
 
-def paired_errors(ours: Spikes, theirs: Spikes) -> dict[str, np.ndarray]:
-    """Per layer, ``|t_theirs - t_ours|`` (ms) of every paired spike (the k-th of a neuron with its k-th)."""
-    return {name: np.concatenate([np.abs(x[:min(len(x), len(y))] - y[:min(len(x), len(y))])
-                                  for x, y in zip(ours[name], theirs[name])] or [np.zeros(0)])
-            for name in ours}
+def paired_errors(ours: list, theirs: list) -> np.ndarray:
+    """``|t_theirs - t_ours|`` (ms) of every paired spike: the k-th with the k-th, on the neurons whose counts
+    agree."""
+    return np.concatenate([np.zeros(0)] + [np.abs(np.asarray(b, dtype=float) - np.asarray(a, dtype=float))
+                                           for a, b in zip(ours, theirs) if len(a) == len(b)])
+
+
+def agreement(ours: list, theirs: list) -> dict:
+    """One layer's two runs (a list of spike-time arrays per neuron each; ``ours`` is the reference): spike counts,
+    the neurons whose counts differ, and the largest, median and mean timing error (ms) of the paired spikes
+    (None where no neuron's count agrees; 0 where they agree on no spike)."""
+    if len(ours) != len(theirs):
+        raise ValueError(f"{len(ours)} neurons in the reference, {len(theirs)} in the other run")
+    counts_a = np.array([len(t) for t in ours], dtype=np.int64)
+    counts_b = np.array([len(t) for t in theirs], dtype=np.int64)
+    errors = paired_errors(ours, theirs)
+    same = counts_a == counts_b
+    stats = dict.fromkeys(ERROR_MEASURES)
+    if same.any():
+        stats = ({"max_abs_dt": float(errors.max()), "median_abs_dt": float(np.median(errors)),
+                  "mean_abs_dt": float(errors.mean())} if errors.size else dict.fromkeys(ERROR_MEASURES, 0.0))
+    return {"count_mismatches": int((~same).sum()), **stats, "n_paired_spikes": int(errors.size),
+            "n_spikes_reference": int(counts_a.sum()), "n_spikes_other": int(counts_b.sum())}
+
+
+def fraction_matched(times: list, reference: list, tol_ms: float) -> float:
+    """The fraction of the reference's spikes that ``times`` has, same neuron, within ``tol_ms`` (whatever the
+    counts)."""
+    hits = total = 0
+    for ours, theirs in zip(times, reference):
+        theirs = np.asarray(theirs, dtype=float)
+        total += theirs.size
+        if theirs.size and len(ours):
+            ours = np.sort(np.asarray(ours, dtype=float))
+            k = np.searchsorted(ours, theirs)
+            left, right = ours[np.clip(k - 1, 0, len(ours) - 1)], ours[np.clip(k, 0, len(ours) - 1)]
+            hits += int((np.minimum(np.abs(left - theirs), np.abs(right - theirs)) <= tol_ms).sum())
+    return hits / total if total else 1.0
 
 
 def compare_spikes(ours: Spikes, theirs: Spikes, tolerance_ms: float = 1e-6) -> dict:
@@ -88,7 +126,7 @@ def compare_spikes(ours: Spikes, theirs: Spikes, tolerance_ms: float = 1e-6) -> 
         if len(ours[name]) != len(theirs[name]):
             raise ValueError(f"layer {name}: {len(ours[name])} neurons in the reference, {len(theirs[name])} in the "
                              "other run")
-    errors = paired_errors(ours, theirs)
+    errors = {name: paired_errors(ours[name], theirs[name]) for name in ours}
     layers, first = {}, None
     for name in ours:
         a, b = ours[name], theirs[name]
