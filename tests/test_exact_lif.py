@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from brainnets.cli import main
+from brainnets.crosscheck.compare import agreement, fraction_matched
 from brainnets.exact import lif
 
 DT = 0.1  # ms
@@ -45,6 +46,94 @@ def test_inputs_act_at_their_times_in_any_order_and_are_lost_while_refractory():
     assert len(lif.simulate("delta", None, weights, events[1:2], 12.0, DT)[0]) == 0
 
 
+@pytest.mark.parametrize("t_ref", [0.0, 0.05, 0.25])
+def test_refractory_periods_shorter_than_a_step_end_inside_it(t_ref):
+    # v_inf = -50 mV: from V_reset = -65 mV the next crossing is tau ln(15 / 5) after the refractory period,
+    # which ends inside the step of the spike: V relaxes from V_reset for the rest of that step
+    params = dict(I_e=500.0, V_reset=-65.0, t_ref=t_ref)
+    exact = lif.simulate("delta", params, np.zeros((1, 1)), NO_INPUTS, 100.0, DT)[0]
+    assert len(exact) >= 8
+    assert exact[0] == pytest.approx(10.0 * np.log(20.0 / 5.0), abs=1e-9)
+    np.testing.assert_allclose(np.diff(exact), t_ref + 10.0 * np.log(15.0 / 5.0), rtol=0, atol=1e-9)
+    assert len(lif.simulate("delta", params, np.zeros((1, 1)), NO_INPUTS, 100.0, DT, semantics="clock")[0]) >= 8
+
+
+def _random_delta_layer(seed: int):
+    """A 40 -> 12 'delta' layer above threshold on its own (v_inf = -52 mV): spikes by relaxation and by inputs,
+    excitatory and inhibitory."""
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(-3.0, 4.0, (40, 12))  # mV
+    inputs = lif.poisson_inputs(40, 60.0, 200.0, rng)
+    return dict(I_e=450.0), weights, inputs, 200.0
+
+
+@pytest.mark.parametrize("t_ref", [0.0, 0.03])
+def test_short_refractory_periods_give_the_event_driven_spike_times(t_ref):
+    from test_exact_multilayer import _reference_layer
+
+    params, weights, inputs, duration = _random_delta_layer(8)
+    params["t_ref"] = t_ref
+    exact = lif.simulate("delta", params, weights, inputs, duration, DT)
+    reference = _reference_layer(inputs[:, 0].astype(np.int64), inputs[:, 1], weights,
+                                 lif.model_params("delta", params), duration)
+    result = agreement(exact, reference)
+    assert result["count_mismatches"] == 0 and result["n_spikes_reference"] >= 300 and result["max_abs_dt"] <= 1e-9, result
+    longer = lif.simulate("delta", dict(params, t_ref=DT), weights, inputs, duration, DT)
+    assert agreement(exact, longer)["count_mismatches"] > 0  # inputs within a step of a spike count
+
+
+def test_a_refractory_period_shorter_than_a_step_against_nest():
+    """NEST needs t_ref >= its resolution: 0.05 ms at 0.01 ms, against the exact layer at 0.1 ms."""
+    nest_peer = pytest.importorskip("brainnets.exact.nest_peer")
+    pytest.importorskip("nest")
+    params, weights, inputs, duration = _random_delta_layer(9)
+    params["t_ref"] = 0.05
+    reference = nest_peer.simulate_nest("delta", params, weights, inputs, duration, 0.01)
+    result = agreement(lif.simulate("delta", params, weights, inputs, duration, DT), reference)
+    assert result["count_mismatches"] == 0 and result["n_spikes_reference"] >= 300 and result["max_abs_dt"] <= 1e-6, result
+
+
+@pytest.mark.parametrize("params, events", [
+    (dict(I_e=1e5), NO_INPUTS),                          # a period of 0.04 ms: twice within one segment
+    (dict(), np.array([[0, 3.05], [0, 3.09]])),         # two input spikes
+    (dict(I_e=500.0), np.array([[0, 13.88]])),          # a crossing at 13.863 ms, then an input spike
+])
+def test_a_second_spike_within_one_step_is_an_error(params, events):
+    weights = np.array([[20.0]])
+    with pytest.raises(RuntimeError, match="layer 0: .* more than once within one step .* use a smaller dt"):
+        lif.simulate("delta", dict(params, t_ref=0.0), weights, events, 20.0, DT)
+    # with a refractory period of a step the layer runs; with a smaller step too
+    assert len(lif.simulate("delta", dict(params, t_ref=DT), weights, events, 20.0, DT)[0]) >= 1
+    assert len(lif.simulate("delta", dict(params, t_ref=0.0), weights, events, 20.0, 0.01)[0]) >= 2
+
+
+def test_exp_needs_a_refractory_period_of_a_step():
+    with pytest.raises(ValueError, match="model 'exp': t_ref must be at least one time step"):
+        lif.simulate("exp", dict(t_ref=0.05), np.zeros((1, 1)), NO_INPUTS, 10.0, DT)
+    with pytest.raises(ValueError, match="model 'delta': t_ref must be >= 0"):
+        lif.simulate("delta", dict(t_ref=-0.01), np.zeros((1, 1)), NO_INPUTS, 10.0, DT)
+
+
+def test_inputs_at_time_zero_act_in_the_first_step():
+    step, offset = lif.grid(np.array([0.0, 1e-12, 0.1, 0.15, 0.2]), DT)
+    np.testing.assert_array_equal(step, [0, 0, 0, 1, 1])
+    np.testing.assert_allclose(offset, [0.0, 1e-12, 0.1, 0.05, 0.1], rtol=0, atol=1e-15)
+    # -60 mV at 0 ms, then v_inf = -50 mV: the crossing at tau ln(10 / 5); 20 mV at 0 ms fires at once
+    params = dict(I_e=500.0, t_ref=0.0)
+    weights = np.array([[10.0, 20.0]])
+    for model, p in (("delta", params), ("delta", dict(params, t_ref=2.0))):
+        at_zero = lif.simulate(model, p, weights, np.array([[0, 0.0]]), 10.0, DT)
+        np.testing.assert_allclose(at_zero[0][:1], [10.0 * np.log(10.0 / 5.0)], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(at_zero[1][:1], [0.0], rtol=0, atol=0)
+        just_after = lif.simulate(model, p, weights, np.array([[0, 1e-12]]), 10.0, DT)
+        for a, b in zip(at_zero, just_after):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    exp = [lif.simulate("exp", None, np.array([[3000.0]]), np.array([[0, t]]), 10.0, DT)[0] for t in (0.0, 1e-12)]
+    assert len(exp[0]) == 1 and exp[0][0] == pytest.approx(exp[1][0], abs=1e-9)
+    with pytest.raises(ValueError, match=">= 0 ms"):
+        lif.simulate("delta", None, weights, np.array([[0, -0.01]]), 5.0, DT)
+
+
 def _layer(model: str):
     """A 50 -> 20 layer driven by off-grid Poisson inputs (40 Hz), excitatory and inhibitory weights."""
     rng = np.random.default_rng(2024)
@@ -72,21 +161,21 @@ def against_nest(request):
 
 def test_exact_semantics_gives_nests_precise_spike_times(against_nest):
     model, *_, reference, exact = against_nest
-    result = lif.compare(exact.times, reference)
-    assert result["total_b"] >= 300, result  # several hundred output spikes
-    assert result["same_counts"], result
-    assert result["max_abs_diff"] <= 1e-6, result
+    result = agreement(exact.times, reference)
+    assert result["n_spikes_other"] >= 300, result  # several hundred output spikes
+    assert result["count_mismatches"] == 0, result
+    assert result["max_abs_dt"] <= 1e-6, result
     assert exact.n_slots >= 2  # some neuron got several inputs within one step
 
 
 def test_plain_clock_driven_brian2_is_far_from_nest(against_nest):
     model, params, weights, inputs, duration, reference, _ = against_nest
     clock = lif.simulate(model, params, weights, inputs, duration, DT, semantics="clock")
-    assert lif.fraction_matched(clock, reference, 1e-6) < 0.05  # on the grid, spikes miss NEST's times
+    assert fraction_matched(clock, reference, 1e-6) < 0.05  # on the grid, spikes miss NEST's times
     first_error = max(abs(ours[0] - theirs[0]) for ours, theirs in zip(clock, reference) if len(ours) and len(theirs))
     assert first_error > 0.01  # ms, already at the first spike
-    result = lif.compare(clock, reference)
-    assert not result["same_counts"] or result["max_abs_diff"] > 1.0, result
+    result = agreement(clock, reference)
+    assert result["count_mismatches"] > 0 or result["max_abs_dt"] > 1.0, result
 
 
 def test_small_layer_matches_nest_with_the_input_pair_in_one_step():
@@ -106,8 +195,8 @@ def test_cpp_standalone_gives_the_runtimes_spike_times(tmp_path):
     runtime = lif.simulate("exp", params, weights, inputs, 100.0, DT)
     cpp = lif.simulate("exp", params, weights, inputs, 100.0, DT, device="cpp", directory=tmp_path / "cpp")
     assert sum(map(len, runtime)) >= 30
-    result = lif.compare(cpp, runtime)
-    assert result["same_counts"] and result["max_abs_diff"] <= 1e-12, result
+    result = agreement(cpp, runtime)
+    assert result["count_mismatches"] == 0 and result["max_abs_dt"] <= 1e-12, result
 
 
 def test_the_nest_precise_study_writes_a_row_per_model_and_the_error_figure(tmp_path):

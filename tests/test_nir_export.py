@@ -5,6 +5,7 @@ import pytest
 
 nir = pytest.importorskip("nir")
 
+from brainnets.crosscheck.compare import agreement  # noqa: E402
 from brainnets.crosscheck.nir_export import exact_layer_to_nir, to_nir  # noqa: E402
 from brainnets.crosscheck.nir_graph import simulate_graph  # noqa: E402
 from brainnets.exact import lif  # noqa: E402
@@ -13,7 +14,7 @@ DT = 0.1
 
 
 @pytest.mark.parametrize("model, params, low, high", [
-    ("delta", dict(I_e=300.0, t_ref=DT), -1.0, 3.0),
+    ("delta", dict(I_e=300.0, t_ref=0.0), -1.0, 3.0),
     ("exp", dict(tau_syn_ex=3.0, tau_syn_in=3.0, t_ref=DT), -300.0, 1500.0),
 ])
 def test_an_exact_layer_exported_and_read_back_gives_its_own_spike_times(model, params, low, high, tmp_path):
@@ -24,8 +25,8 @@ def test_an_exact_layer_exported_and_read_back_gives_its_own_spike_times(model, 
     nir.write(tmp_path / "layer.nir", exact_layer_to_nir(model, params, weights, DT))
     graph = nir.read(tmp_path / "layer.nir")
     back = simulate_graph(graph, {"input": (inputs[:, 0].astype(int), inputs[:, 1])}, 150.0, DT, "exact")["neurons"]
-    result = lif.compare(back, direct)
-    assert result["total_b"] >= 20 and result["same_counts"] and result["max_abs_diff"] <= 1e-9, result
+    result = agreement(back, direct)
+    assert result["n_spikes_other"] >= 20 and result["count_mismatches"] == 0 and result["max_abs_dt"] <= 1e-9, result
 
 
 def test_layers_and_networks_without_a_nir_form_are_refused_by_name():

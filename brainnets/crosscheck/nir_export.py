@@ -8,8 +8,8 @@ same ``dt``, the graph gives the layer's spike times. Conventions: time constant
 ``LIF``, whose constant drive ``tau_m I_e / C_m`` (mV) becomes the bias of an ``Affine``; ``r = tau_m / C_m`` and
 ``w_in = 1`` for ``CubaLIF``; a weight is the NIR pulse weight whose jump over one step of ``dt`` is the layer's
 (``w = jump tau / dt``), so the graph holds ``dt`` in its metadata. NIR has no refractory period: the layer's
-``t_ref`` goes into the neuron node's metadata and is otherwise lost (the exact semantics applies the one step it
-needs).
+``t_ref`` goes into the neuron node's metadata and is otherwise lost (a ``CubaLIF`` read back exactly is held for
+one step, the least the 'exp' model allows).
 
 The other networks of the package have no NIR node, and :func:`to_nir` says why: Diehl & Cook's
 conductance-based neurons with an adaptive threshold (the STDP ensembles of Rathi ch. 2-3), and the TTFS

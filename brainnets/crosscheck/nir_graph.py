@@ -62,12 +62,12 @@ spikes are the same with ``reset_delay=True``, for ``Synaptic`` and ``RLeaky`` t
 * ``'exact'``: event-accurate times from :func:`brainnets.exact.lif.simulate_stack`, for a feed-forward chain
   (``Input ->`` weighted nodes ``->`` a ``LIF``, ``CubaLIF`` or ``IF`` node ``->`` weighted nodes ``->`` the next
   one ...; each layer's spikes reach the next at their own times, NIR's zero delay); input times are used as
-  given (``> 0``). See
-  :func:`exact_layer_parameters` for the mapping onto NEST's units. It differs from NIR in two ways: the
-  neuron is refractory for one step of the exact layer after each spike (it needs ``t_ref >= `` its step,
-  ``exact_step_ms``, ``dt_ms`` by default; inputs in that time are lost for ``LIF``/``IF``), and ``IF`` is
-  ``'delta'`` with a 1e9 ms membrane time constant.
-  Recurrent graphs, skip connections and other neuron nodes are refused, as are ``CubaLIF`` biases.
+  given (``>= 0``). See :func:`exact_layer_parameters` for the mapping onto NEST's units. ``LIF`` and ``IF``
+  follow NIR's ODE as is (no refractory period; ``IF`` is ``'delta'`` with a 1e9 ms membrane time constant);
+  the exact layer's step, ``exact_step_ms`` (``dt_ms`` by default), only groups the events, and a neuron that
+  would spike twice within one step is an error. ``CubaLIF`` (``'exp'``) is refractory for one such step after
+  each spike (its input current keeps flowing in). Recurrent graphs, skip connections and other neuron nodes
+  are refused, as are ``CubaLIF`` biases.
 
 **What the peers export** (snnTorch 1.0, Norse 1.1): snnTorch's ``export_to_nir`` assumes ``dt = 1e-4`` s
 (use ``dt_ms=0.1``): ``Leaky`` -> ``LIF(tau = dt / (1 - beta), r = tau / dt, v_leak = 0, v_reset = 0)``,
@@ -690,14 +690,16 @@ def exact_layer_parameters(layer: Layer, dt_ms: float, step_ms: float | None = N
     ``CubaLIF`` -> 'exp': ``tau_m = 1000 tau_mem``, ``tau_syn_ex = tau_syn_in = 1000 tau_syn`` ms,
     ``C_m = tau_m / r`` (NEST's ``I / C_m`` is NIR's ``r I / tau_mem``), weight ``w_in w dt / tau_syn`` pA.
     ``IF`` -> 'delta' with ``tau_m = 1e9`` ms, ``C_m = 1``, ``I_e = r b / dt_ms``, weight ``r w`` mV.
-    All: ``t_ref = step_ms``, the exact layer's step (``dt_ms`` by default): the least it allows (NIR has no
-    refractory period). ``dt`` in the weights stays the peer's step ``dt_ms``: the area of an input pulse.
+    NIR has no refractory period: ``t_ref = 0`` for ``LIF`` and ``IF``; ``CubaLIF`` gets ``t_ref = step_ms``, the
+    exact layer's step (``dt_ms`` by default), the least 'exp' allows. ``dt`` in the weights stays the peer's
+    step ``dt_ms``: the area of an input pulse.
     """
     model, p, dt_s = EXACT_MODELS[layer.kind], layer.params, dt_ms / 1000.0
     step_ms = dt_ms if step_ms is None else step_ms
     params = []
     for j in range(layer.size):
-        common = dict(V_th=p["v_threshold"][j], V_reset=p["v_reset"][j], t_ref=step_ms)
+        common = dict(V_th=p["v_threshold"][j], V_reset=p["v_reset"][j],
+                      t_ref=step_ms if model == "exp" else 0.0)
         if layer.kind == "LIF":
             tau_m = 1000.0 * p["tau"][j]
             params.append(dict(common, E_L=p["v_leak"][j], V_m=p["v_leak"][j], tau_m=tau_m, C_m=tau_m,
@@ -806,8 +808,9 @@ def simulate_graph(graph: "nir.NIRGraph", inputs: dict[str, tuple[np.ndarray, np
     shape; an Input node left out gets no spikes). ``duration_ms``: steps ``0 .. round(duration / dt) - 1`` are
     simulated. ``dt_ms``: the peer's time step (snnTorch's exporter: 0.1 ms, Norse's: 1 ms). ``semantics``:
     'discrete', 'clock' or 'exact' (see the module documentation); ``reset``: 'value' (NIR) or 'subtract'
-    (snnTorch's default reset; not for 'exact'); ``exact_step_ms``: the exact semantics' processing step and
-    refractory period (``dt_ms`` by default; smaller is closer to NIR, slower).
+    (snnTorch's default reset; not for 'exact'); ``exact_step_ms``: the exact semantics' processing step
+    (``dt_ms`` by default; a neuron may spike once per step; for ``CubaLIF`` also its refractory period: smaller
+    is closer to NIR, slower).
 
     Returns, for every spiking node (IF, LIF, CubaLIF) and every Output node fed directly by one, the spike
     times (ms) of each of its neurons: one sorted array per neuron, in flattened index order.

@@ -32,7 +32,9 @@ their own times. Everything is written as Brian2 abstract code (no ``refractory=
   (``spiked``) runs right after the step code, in the same step (its thresholder is moved to the ``'end'``
   slot), so the ``SpikeMonitor`` records the spike in the step that holds it: spike time ``= t + sp_off``.
 
-At most one spike per neuron and step (``t_ref >= dt`` is required, as NEST requires it).
+Brian2 emits at most one spike per neuron and step: ``'exp'`` requires ``t_ref >= dt`` (as NEST does), and
+``'delta'`` takes any ``t_ref >= 0`` (0 included: NIR's LIF), but a run in which a neuron would cross threshold
+twice within one step raises ``RuntimeError`` (use a smaller ``dt``).
 
 **Stacks** (:func:`simulate_stack`; :func:`simulate` is its one-layer case). Layers are chained without delay
 (NIR's feed-forward semantics): within each step, the inputs' threshold (``'thresholds'`` slot) and their
@@ -77,10 +79,10 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Clock, Function, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, prefs
 
-from ..devices import build_standalone, is_standalone, use_device
+from ..devices import build_standalone, is_standalone
+from .timing import check_semantics, on_device, recorded_spikes
 
 MODELS = ("delta", "exp")
-SEMANTICS = ("exact", "clock")
 
 #: NEST's defaults (iaf_psc_delta_ps / iaf_psc_exp_ps); V_m, the initial potential, defaults to E_L.
 DEFAULTS = {
@@ -89,14 +91,14 @@ DEFAULTS = {
                 tau_syn_ex=2.0, tau_syn_in=2.0),
 }
 
-#: An empty buffer slot, and "refractory for the rest of this step" (ms; any time beyond a step).
+#: An empty buffer slot, and ('exp') "refractory for the rest of this step" (ms; any time beyond a step).
 BIG = 1e9
 
 # ---------------------------------------------------------------------------------------------------------
 # Equations
 
-#: Input channels: ``tin`` is the offset (ms, in (0, dt]) of the channel's spike within the current step,
-#: negative when it has none.
+#: Input channels: ``tin`` is the offset (ms, in (0, dt]; 0 only for a spike at time 0) of the channel's spike
+#: within the current step, negative when it has none.
 INPUT = "tin = in_times(t, i) : 1\n"
 INPUT_THRESHOLD = "tin >= 0"
 
@@ -104,8 +106,9 @@ EXACT_STATE = """
 v : 1             # membrane potential (mV) at the end of the last processed step
 free_at : 1       # end of the refractory period, ms from the start of the step being processed (<= 0: free)
 spiked : boolean  # threshold crossed in the step just processed: the spike is emitted in this step
-sp_off : 1        # the crossing time, ms from the start of the step
+sp_off : 1        # the (first) crossing's time, ms from the start of the step
 n_over : integer  # input events that did not fit the buffer (0 when it is sized from the inputs)
+n_multi : integer # steps in which the neuron crossed threshold more than once (only the first spike is emitted)
 """
 EXACT_CURRENTS = """
 I_ex : 1          # excitatory synaptic current (pA)
@@ -129,30 +132,37 @@ CLOCK_ON_PRE = {"delta": "v_post += w * int(not_refractory_post)",
 # BIG, and the buffer is sorted, so ``te >= tc``); the neuron evolves freely on it from ``s0`` (later than
 # ``tc`` when the refractory period ends inside it, ``te`` when it is refractory throughout).
 
-#: 'delta': V relaxes monotonically to v_inf, so a crossing during a segment (``up``, only if v_inf > V_th)
-#: is found in closed form from V at the segment's end; otherwise an input may lift V over threshold
-#: (``jump``: the spike is at the input's time). An input arriving while refractory is lost. Inputs at the
-#: same time add up before the threshold is checked (as in NEST's precise models; in a stack, one input often
-#: makes several neurons fire at the same time): the check waits for the last of them (``{next}``: the next
-#: slot's time), and V may stand above threshold in between (the zero-length segments, ``v >= V_th``, are
-#: not a crossing by relaxation).
+#: 'delta': V relaxes monotonically to v_inf, so a crossing during a segment (``up`` at ``t_up``, only if
+#: v_inf > V_th) is found in closed form from V at the segment's end; V then relaxes from V_reset once the
+#: refractory period ends, and may cross again before the segment's end (``again``, a period shorter than the
+#: rest of the segment). At the segment's end an input may lift V over threshold (``jump``: the spike is at the
+#: input's time). An input arriving while refractory is lost. Inputs at the same time add up before the
+#: threshold is checked (as in NEST's precise models; in a stack, one input often makes several neurons fire at
+#: the same time): the check waits for the last of them (``{next}``: the next slot's time), and V may stand
+#: above threshold in between (the zero-length segments, ``v >= V_th``, are not a crossing by relaxation).
+#: ``xs`` keeps the step's first crossing, ``cross`` counts them all.
 DELTA_SEGMENT = """
 te = vmin(e{k}, h)
 s0 = vmax(tc, vmin(free_at, te))
 v1 = v + (v - v_inf) * xm1((s0 - te) / tau_m)
+up = int(v1 >= V_th) * int(v < V_th)
+t_up = te + tau_m * log(vmax((v_inf - v1) * inv_gap, tiny))
+free_at = ifelse(up, t_up + t_ref, free_at)
+v1 = ifelse(up, V_reset + (V_reset - v_inf) * xm1((vmin(free_at, te) - te) / tau_m), v1)
+again = up * int(v1 >= V_th)
 ok = int(free_at <= te)
-up = ok * int(v1 >= V_th) * int(v < V_th)
-jump = ok * (1 - up) * int(v1 + w{k} >= V_th) * int({next} > te)
-xs = ifelse(up, te + tau_m * log(vmax((v_inf - v1) * inv_gap, tiny)), ifelse(jump, te, xs))
-v = ifelse(ok, ifelse(up + jump, V_reset, v1 + w{k}), v)
-free_at = ifelse(up + jump, BIG, free_at)
-cross = cross + up + jump
+jump = ok * int(v1 + w{k} >= V_th) * int({next} > te)
+xs = ifelse(cross, xs, ifelse(up, t_up, te))
+v = ifelse(jump, V_reset, v1 + ok * w{k})
+free_at = ifelse(jump, te + t_ref, free_at)
+cross = cross + up + again + jump
 tc = te
 """
 
 #: 'exp': the currents decay through the whole segment; V is clamped until ``s0``. A crossing (V >= V_th
 #: at the segment's end, as NEST checks it) is remembered with the segment's initial state (``c_*``) for the
-#: root search after the last segment. The input's weight then joins I_ex or I_in.
+#: root search after the last segment, which also starts the refractory period (``t_ref >= dt``: until then
+#: the neuron is refractory for the rest of the step, ``BIG``). The input's weight then joins I_ex or I_in.
 EXP_SEGMENT = """
 te = vmin(e{k}, h)
 s0 = vmax(tc, vmin(free_at, te))
@@ -207,11 +217,16 @@ _ZEROS = "zero = clip(v, 0.0, 0.0)\ncross = int(v > BIG)\ntc = zero\n"
 STEP_START = {"delta": _ZEROS + "xs = zero\n",
               "exp": _ZEROS + "c_s = zero\nc_L = zero + h\nc_v = zero + V_th - 1.0\nc_ex = zero\nc_in = zero\n"}
 
-#: After the last segment: publish the spike, start the refractory period, move to the next step.
+#: 'exp': the crossing's time, from the segment it lies in, and the end of its refractory period.
+EXP_CROSSING = "xs = c_s + x\nfree_at = ifelse(cross, xs + t_ref, free_at)\n"
+
+#: After the last segment: publish the first spike (Brian2 emits one per neuron and step: further crossings
+#: are counted in ``n_multi``, an error after the run), move to the next step.
 STEP_END = """
 spiked = cross > 0
 sp_off = ifelse(cross, xs, 0.0)
-free_at = vmax(ifelse(cross, xs + t_ref, free_at) - h, -h)
+free_at = vmax(free_at - h, -h)
+n_multi += int(cross > 1)
 """
 
 
@@ -253,7 +268,7 @@ def step_code(model: str, n_slots: int, newton_steps: int = NEWTON_STEPS) -> str
         "int(0.0 >= 0)", "0").replace(
         "int(0.0 < 0)", "0")
     if model == "exp":
-        code += EXP_ROOT_START + EXP_ROOT_STEP * newton_steps + "xs = c_s + x\n"
+        code += EXP_ROOT_START + EXP_ROOT_STEP * newton_steps + EXP_CROSSING
     code += STEP_END
     code += "".join(f"e{k} = BIG\nw{k} = 0.0\n" for k in range(1, n_slots + 1))
     return code
@@ -294,6 +309,15 @@ def model_params(model: str, params: dict | None) -> dict:
     return merged
 
 
+def check_t_ref(model: str, t_ref: float, dt_ms: float) -> None:
+    """'delta' takes any ``t_ref >= 0``; 'exp' finds its crossing after the step's last segment, so it needs
+    ``t_ref >= dt`` (at most one spike per neuron and step, as NEST requires)."""
+    if t_ref < 0:
+        raise ValueError(f"model {model!r}: t_ref must be >= 0, not {t_ref} ms")
+    if model == "exp" and t_ref < dt_ms * (1 - 1e-12):
+        raise ValueError(f"model 'exp': t_ref must be at least one time step ({dt_ms} ms), not {t_ref} ms")
+
+
 def namespace(model: str, p: dict, dt_ms: float) -> dict:
     """The constants the equations and the step code refer to."""
     v_inf = p["E_L"] + p["tau_m"] / p["C_m"] * p["I_e"]
@@ -321,16 +345,17 @@ def as_events(input_times, n_in: int) -> tuple[np.ndarray, np.ndarray]:
     times = np.asarray(times, dtype=float)
     if sources.size and (sources.min() < 0 or sources.max() >= n_in):
         raise ValueError(f"input indices must lie in [0, {n_in})")
-    if np.any(times <= 0):
-        raise ValueError("input times must be > 0 ms")
+    if np.any(times < 0):
+        raise ValueError("input times must be >= 0 ms")
     return sources, times
 
 
 def grid(times: np.ndarray, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """The step ``n`` whose interval ``(n dt, (n + 1) dt]`` holds each time, and the offset in (0, dt]."""
-    step = np.ceil(times / dt_ms).astype(np.int64) - 1
+    """The step ``n`` whose interval ``(n dt, (n + 1) dt]`` holds each time, and the offset in (0, dt]; time 0 is
+    in step 0, at offset 0."""
+    step = np.maximum(np.ceil(times / dt_ms).astype(np.int64) - 1, 0)
     offset = times - step * dt_ms
-    low, high = offset <= 0, offset > dt_ms
+    low, high = (offset <= 0) & (step > 0), offset > dt_ms  # the division's rounding
     step, offset = step - low + high, offset + dt_ms * low - dt_ms * high
     return step, offset
 
@@ -402,8 +427,8 @@ def _layer_params(model: str, params, n: int, dt_ms: float, index: int) -> list[
         if len(params) != n:
             raise ValueError(f"layer {index}: {len(params)} parameter dicts for {n} neurons")
         merged = [model_params(model, p) for p in params]
-    if any(p["t_ref"] < dt_ms * (1 - 1e-12) for p in merged):
-        raise ValueError("t_ref must be at least one time step (at most one spike per neuron and step)")
+    for p in merged:
+        check_t_ref(model, p["t_ref"], dt_ms)
     return merged
 
 
@@ -477,7 +502,7 @@ def build_stack(models, params_per_layer, weights_per_layer, input_times, durati
         shared, varying = _layer_namespace(model, per_neuron, dt_ms)
         if k == 0:
             k_slots = slots_given[0] or buffer_size(inputs, weights)
-        else:  # one spike per presynaptic neuron and step at most (t_ref >= dt): the fan-in bounds the buffer
+        else:  # one spike per presynaptic neuron and step at most: the fan-in bounds the buffer
             k_slots = slots_given[k] or max(1, int((weights != 0).sum(axis=0).max(initial=0)))
         layer_name = name if k == 0 else f"{name}_{k}"
         equations = (EXACT_STATE + (EXACT_CURRENTS if model == "exp" else "")
@@ -525,14 +550,12 @@ def build_stack(models, params_per_layer, weights_per_layer, input_times, durati
 def build(model: str, params: dict | None, weights, input_times, duration_ms: float, dt_ms: float,
           semantics: str = "exact", n_slots: int | None = None, newton_steps: int = NEWTON_STEPS):
     """The Brian2 objects of the layer: ``(network, namespace, monitor, neurons, n_slots)``."""
-    if semantics not in SEMANTICS:
-        raise ValueError(f"unknown semantics {semantics!r}; choose one of {SEMANTICS}")
+    check_semantics(semantics)
     if semantics == "exact":
         stack = build_stack(model, [params], [weights], input_times, duration_ms, dt_ms, [n_slots], newton_steps)
         return stack.network, stack.namespace, stack.monitors[0], stack.groups[0], stack.n_slots[0]
     p = model_params(model, params)
-    if p["t_ref"] < dt_ms * (1 - 1e-12):
-        raise ValueError("t_ref must be at least one time step (at most one spike per neuron and step)")
+    check_t_ref(model, p["t_ref"], dt_ms)
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     n_in, n_out = weights.shape
     sources, times = as_events(input_times, n_in)
@@ -566,11 +589,11 @@ def build(model: str, params: dict | None, weights, input_times, duration_ms: fl
 
 
 def read_times(monitor, neurons, semantics: str, dt_ms: float, duration_ms: float) -> list:
-    steps = np.round(np.asarray(monitor.t[:] / ms) / dt_ms).astype(np.int64)
-    index = np.asarray(monitor.i[:])
     if semantics == "exact":  # the layer fires in the step that holds the crossing, at offset sp_off
-        times = steps * dt_ms + np.asarray(monitor.sp_off[:])
-    else:
+        index, steps, offsets = recorded_spikes(monitor, dt_ms)
+        times = steps * dt_ms + offsets
+    else:  # plain Brian2 records the start of the step whose end stood above threshold
+        index, steps, _ = recorded_spikes(monitor, dt_ms)
         times = (steps + 1) * dt_ms
     out = []
     for j in range(len(neurons)):
@@ -584,17 +607,16 @@ def _session(device: str, directory, target: str):
     """Brian2's device and target for one run, with the insertion's harmless warnings dropped."""
     quiet = _QuietOrderWarning()
     loggers = [logging.getLogger(f"brian2.codegen.generators.{name}") for name in ("base", "numpy_generator")]
-    use_device(device, directory)
     for logger in loggers:
         logger.addFilter(quiet)
     try:
-        if device == "runtime":
-            prefs.codegen.target = target
-        yield
+        with on_device(device, directory):
+            if device == "runtime":
+                prefs.codegen.target = target
+            yield
     finally:
         for logger in loggers:
             logger.removeFilter(quiet)
-        use_device("runtime")
 
 
 def _directory(device: str, directory):
@@ -626,8 +648,9 @@ def simulate_stack(models, params_per_layer, weights_per_layer, input_times, dur
     (NEST's names, as in :func:`simulate`) or a list of one dict per neuron. ``n_slots``: per layer, the buffer
     size (``None``: layer 0 counts it from the inputs, a later layer uses its largest fan-in, which cannot be
     exceeded since a neuron spikes at most once per step); a smaller value is faster, and a run whose buffer
-    overflows raises ``RuntimeError``. Returns one list per layer of one sorted array per neuron (spikes up to
-    ``duration_ms``), or a :class:`StackRun` if ``details``.
+    overflows raises ``RuntimeError``, as does a run in which a neuron would spike twice within one step.
+    Returns one list per layer of one sorted array per neuron (spikes up to ``duration_ms``), or a
+    :class:`StackRun` if ``details``.
     """
     start = time.perf_counter()
     directory = _directory(device, directory)
@@ -642,6 +665,10 @@ def simulate_stack(models, params_per_layer, weights_per_layer, input_times, dur
             if lost:
                 raise RuntimeError(f"layer {k}: {lost} input events did not fit the {slots}-slot buffer "
                                    f"(pass a larger n_slots)")
+            multi = int(np.asarray(group.n_multi[:]).sum())
+            if multi:
+                raise RuntimeError(f"layer {k}: {multi} times a neuron crossed threshold more than once within "
+                                   f"one step of {dt_ms} ms, which emits one spike; use a smaller dt")
         times = [read_times(m, g, "exact", dt_ms, duration_ms) for m, g in zip(stack.monitors, stack.groups)]
     if not details:
         return times
@@ -655,15 +682,14 @@ def simulate(model: str, params: dict | None, weights, input_times, duration_ms:
     ``weights.shape[0]`` inputs (``weights`` in mV for 'delta', pA for 'exp'; zero: no synapse).
 
     ``params``: NEST's parameter names and units (see :data:`DEFAULTS`; ``V_m`` is the initial potential).
-    ``input_times``: ``(index, time_ms)`` rows, or a pair ``(indices, times_ms)``; times in (0, duration].
+    ``input_times``: ``(index, time_ms)`` rows, or a pair ``(indices, times_ms)``; times in [0, duration].
     ``semantics``: 'exact' (event-accurate) or 'clock' (plain Brian2). ``device``: 'runtime' (code generation
     ``target``, numpy by default) or 'cpp' (C++ standalone, project in ``directory``, a temporary one by default).
     Returns one sorted array per neuron (spikes up to ``duration_ms``), or a :class:`Run` if ``details``.
     The exact semantics is the one-layer case of :func:`simulate_stack`.
     """
     start = time.perf_counter()
-    if semantics not in SEMANTICS:
-        raise ValueError(f"unknown semantics {semantics!r}; choose one of {SEMANTICS}")
+    check_semantics(semantics)
     if semantics == "exact":
         run = simulate_stack(model, [params], [weights], input_times, duration_ms, dt_ms, device, target=target,
                              directory=directory, n_slots=[n_slots], details=True)
@@ -684,7 +710,7 @@ def simulate(model: str, params: dict | None, weights, input_times, duration_ms:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Helpers for comparisons
+# Inputs for comparisons (the comparisons themselves: brainnets.crosscheck.compare)
 
 def poisson_inputs(n_in: int, rate_hz: float, duration_ms: float, rng: np.random.Generator,
                    t_min_ms: float = 0.0) -> np.ndarray:
@@ -697,29 +723,3 @@ def poisson_inputs(n_in: int, rate_hz: float, duration_ms: float, rng: np.random
         rows.append(np.stack([np.full(n, i, float), t], axis=1))
     events = np.concatenate(rows) if rows else np.zeros((0, 2))
     return events[np.argsort(events[:, 1], kind="stable")]
-
-
-def compare(times_a: list, times_b: list) -> dict:
-    """Spike counts of both, whether every neuron's count agrees, and the largest time difference (ms) over
-    neurons whose counts agree (nan if none)."""
-    counts_a = np.array([len(t) for t in times_a])
-    counts_b = np.array([len(t) for t in times_b])
-    same = counts_a == counts_b
-    diffs = [np.max(np.abs(np.asarray(a) - np.asarray(b))) for a, b, s in zip(times_a, times_b, same) if s and len(a)]
-    return dict(total_a=int(counts_a.sum()), total_b=int(counts_b.sum()), same_counts=bool(same.all()),
-                n_mismatched=int((~same).sum()), max_abs_diff=float(max(diffs)) if diffs else float("nan"))
-
-
-def fraction_matched(times: list, reference: list, tol_ms: float) -> float:
-    """The fraction of the reference's spikes that ``times`` has, same neuron, within ``tol_ms``."""
-    hits = total = 0
-    for ours, theirs in zip(times, reference):
-        theirs = np.asarray(theirs)
-        total += theirs.size
-        if theirs.size and len(ours):
-            ours = np.sort(np.asarray(ours, dtype=float))
-            k = np.searchsorted(ours, theirs)
-            left, right = ours[np.clip(k - 1, 0, len(ours) - 1)], ours[np.clip(k, 0, len(ours) - 1)]
-            nearest = np.minimum(np.abs(left - theirs), np.abs(right - theirs))
-            hits += int((nearest <= tol_ms).sum())
-    return hits / total if total else 1.0

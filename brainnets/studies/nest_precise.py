@@ -20,6 +20,7 @@ import numpy as np
 from ..checkpoint import write_json_atomic
 from ..crosscheck.compare import agreement
 from ..exact import lif
+from ..exact.timing import SEMANTICS
 from ..plotting import on_log_scale, plot_lines
 from ..provenance import command_line_of, options_given, provenance
 
@@ -53,7 +54,7 @@ def against_nest(model: str, duration_ms: float, dt_ms: float, seed: int) -> dic
     weights, inputs = layer(model, duration_ms, max(dt_ms, 1.0), seed)  # the same inputs at every dt
     reference = simulate_nest(model, params, weights, inputs, duration_ms, dt_ms)
     row = {"dt_ms": dt_ms, "n_spikes": int(sum(map(len, reference)))}
-    for semantics in lif.SEMANTICS:
+    for semantics in SEMANTICS:
         ours = lif.simulate(model, params, weights, inputs, duration_ms, dt_ms, semantics=semantics, details=True)
         result = agreement(ours.times, reference)
         row[semantics] = {"count_mismatches": result["count_mismatches"], "max_abs_dt_ms": result["max_abs_dt"],

@@ -26,19 +26,16 @@ through :func:`~brainnets.crosscheck.nir_graph.repair_norse_export`. Every step'
 
 * ``discrete``: Brian2's discrete semantics on the graph against the peer's own run, spike for spike
   (``count_mismatches`` and ``max_abs_dt`` are 0 in float64).
-* ``exact``: Brian2's exact semantics (the event-accurate solution of the graph's ODE) on each step's graph
-  (--no-exact-each-dt: on the ``dt_ref`` graph only; each sweep entry records how far its graph's exact layer is
-  from that one, ``exact_mapping_difference``) against the peer: the peer's discretisation error. The exact
-  layer's step is ``dt_ref / --exact-divisor``, and it clamps a neuron at ``v_reset`` for one such step after
-  each spike (NIR has no refractory period), which delays every next spike by about a step; the graphs it
-  solves therefore reset to where NIR's ODE is one step after the reset (:func:`compensated`; inputs in that
-  step stay lost). ``exact.reference`` gives the solution against itself with twice the step, and against the
-  uncompensated one (whose errors are in ``exact_plain_reset`` of each sweep entry).
+* ``exact``: Brian2's exact semantics (the event-accurate solution of the graph's ODE, without a refractory
+  period, as NIR has none) on each step's graph (--no-exact-each-dt: on the ``dt_ref`` graph only; each sweep
+  entry records how far its graph's exact layer is from that one, ``exact_mapping_difference``) against the
+  peer: the peer's discretisation error. The exact layer's step is ``dt_ref / --exact-divisor``; it only groups
+  the events, and ``exact.reference`` gives the solution against itself with twice the step.
 
 **NEST** (``iaf_psc_delta_ps``, continuous time): the snnTorch network's neurons and jumps (as the exact semantics
-maps them; refractory period 0.1 ms, a whole number of every --nest-dts), driven by off-grid Poisson inputs at the
-same mean rate, simulated by NEST at each --nest-dts and compared with one Brian2 exact run
-(:mod:`brainnets.exact.lif`) at 0.1 ms. ``discrete`` is null.
+maps them, but with a refractory period of 0.1 ms: NEST needs one of at least its step, and this one is a whole
+number of every --nest-dts), driven by off-grid Poisson inputs at the same mean rate, simulated by NEST at each
+--nest-dts and compared with one Brian2 exact run (:mod:`brainnets.exact.lif`) at 0.1 ms. ``discrete`` is null.
 
 Spikes are compared up to ``(steps - 1) dt_ref``, the peers' last step at ``dt_ref``. The errors are ``|t_peer -
 t_brian2|`` of the k-th spike of a neuron with its k-th, over the neurons whose spike counts agree:
@@ -63,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import write_json_atomic
+from ..crosscheck.compare import ERROR_MEASURES, agreement
 from ..crosscheck.spikes import from_tensor
 from ..plotting import on_log_scale, plot_lines
 from ..provenance import command_line_of, options_given, provenance
@@ -82,7 +80,6 @@ KICK = (-3.0, 0.0)
 SNNTORCH_EXPORT_DT_S = 1e-4
 #: The NIR node of the LIF layer in the exported graphs (both exporters name nodes by their place).
 LIF_NODE = "1"
-MEASURES = ("max_abs_dt", "median_abs_dt", "mean_abs_dt")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--divisors", type=int, nargs="+", default=[1, 2, 4, 8, 16],
                         help="the peers run at dt_ref / each (1: the reference step)")
     parser.add_argument("--exact-divisor", type=int, default=128,
-                        help="the exact layer's step (and refractory period) is dt_ref / this")
+                        help="the exact layer's step is dt_ref / this")
     parser.add_argument("--input-probability", type=float, default=0.1,
                         help="probability of an input spike in each reference step")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -212,22 +209,6 @@ RUNNERS = {"snnTorch": run_snntorch, "Norse": run_norse}
 # ---------------------------------------------------------------------------------------------------------
 # Comparisons
 
-def agreement(ours: list, theirs: list) -> dict:
-    """Neurons whose spike counts differ, and the errors ``|t_theirs - t_ours|`` (ms) of the k-th spike with the
-    k-th over the neurons whose counts agree (None where no neuron agrees; 0 where they agree on no spike)."""
-    counts_a = np.array([len(t) for t in ours])
-    counts_b = np.array([len(t) for t in theirs])
-    same = counts_a == counts_b
-    errors = np.concatenate([np.zeros(0)] + [np.abs(np.asarray(b) - np.asarray(a))
-                                             for a, b, s in zip(ours, theirs, same) if s])
-    stats = dict.fromkeys(MEASURES)
-    if same.any():
-        stats = ({"max_abs_dt": float(errors.max()), "median_abs_dt": float(np.median(errors)),
-                  "mean_abs_dt": float(errors.mean())} if errors.size else dict.fromkeys(MEASURES, 0.0))
-    return {"count_mismatches": int((~same).sum()), **stats, "n_paired_spikes": int(errors.size),
-            "n_spikes_brian2": int(counts_a.sum()), "n_spikes_peer": int(counts_b.sum())}
-
-
 def window(trains: list, end_ms: float) -> list:
     return [t[t <= end_ms + 1e-9] for t in trains]
 
@@ -263,34 +244,8 @@ def mapping_difference(graph, dt_ms: float, reference_graph, reference_dt_ms: fl
     return float(max(r.max() for r in relative if r.size))
 
 
-def compensated(graph, step_ms: float):
-    """A copy of a graph whose LIF node (its only one) resets to where NIR's ODE is one exact-layer step after
-    its reset.
-
-    The exact semantics holds a neuron at ``v_reset`` for one of its steps after a spike (it needs a refractory
-    period of a step; NIR has none), which delays every next spike by about that step; without inputs in that
-    step, NIR's LIF is at ``v_inf + (v_reset - v_inf) exp(-step / tau)`` when the clamp ends (``v_inf = v_leak +
-    r b``, ``b`` the neuron's bias), so resetting there instead removes the delay. Inputs in that step stay lost.
-    """
-    import copy
-
-    from ..crosscheck.nir_graph import collapse
-
-    names = [name for name, node in graph.nodes.items() if type(node).__name__ == "LIF"]
-    if len(names) != 1:
-        raise ValueError(f"compensated: the graph needs exactly one LIF node, not {len(names)}")
-    layer = collapse(graph).layers[names[0]]
-    p = layer.params
-    v_inf = p["v_leak"] + p["r"] * layer.bias
-    graph = copy.deepcopy(graph)
-    node = graph.nodes[names[0]]
-    shape = np.shape(node.v_threshold)
-    node.v_reset = (v_inf + (p["v_reset"] - v_inf) * np.exp(-step_ms * 1e-3 / p["tau"])).reshape(shape)
-    return graph
-
-
 def _summary(result: dict) -> dict:
-    return {k: result[k] for k in ("count_mismatches", *MEASURES)}
+    return {k: result[k] for k in ("count_mismatches", *ERROR_MEASURES)}
 
 
 def _sweep_errors(sweep: list, measure: str) -> list:
@@ -330,21 +285,16 @@ def discrete_peer(peer: str, net: dict, args) -> dict:
     if tau_spread > (1e-9 if args.dtype == "float64" else 1e-3):  # float32: 1 - beta holds few digits
         raise RuntimeError(f"{peer}: the exported graphs' tau {taus.tolist()} ms is not {tau_ms} ms at every step")
 
-    # NIR's ODE solved event by event on the dt_ref graph (the exact layer's clamp compensated); the same with
-    # twice the exact layer's step, and without the compensation
-    def solve(graph, dt_ms, step, compensate=True):
-        return simulate_graph(compensated(graph, step) if compensate else graph, inputs, end_ms, dt_ms, "exact",
-                              exact_step_ms=step)[LIF_NODE]
+    # NIR's ODE solved event by event on the dt_ref graph, and the same with twice the exact layer's step
+    def solve(graph, dt_ms, step):
+        return simulate_graph(graph, inputs, end_ms, dt_ms, "exact", exact_step_ms=step)[LIF_NODE]
 
     start = time.perf_counter()
     exact = solve(graphs[dt_ref], dt_ref, step_ms)
     exact_seconds = time.perf_counter() - start
     coarser = solve(graphs[dt_ref], dt_ref, 2 * step_ms)
-    plain = solve(graphs[dt_ref], dt_ref, step_ms, compensate=False)
     reference = {"graph_dt_ms": dt_ref, "step_ms": step_ms, "n_spikes": int(sum(map(len, exact))),
-                 "seconds": exact_seconds, "reset_compensated": True,
-                 "against_twice_the_step": _summary(agreement(exact, coarser)),
-                 "plain_reset_against_compensated": _summary(agreement(exact, plain))}
+                 "seconds": exact_seconds, "against_twice_the_step": _summary(agreement(exact, coarser))}
     for entry in sweep:
         dt_ms = entry["dt_ms"]
         trains = entry.pop("_trains")
@@ -355,12 +305,9 @@ def discrete_peer(peer: str, net: dict, args) -> dict:
             entry["exact"] = agreement(own, trains)
         else:
             entry["exact"] = agreement(exact, trains)
-        entry["exact_plain_reset"] = _summary(agreement(plain, trains))
 
     dts = [entry["dt_ms"] for entry in sweep]
-    slopes = {measure: slope(dts, _sweep_errors(sweep, measure)) for measure in MEASURES}
-    plain_slopes = {measure: slope(dts, [entry["exact_plain_reset"][measure] for entry in sweep])
-                    for measure in MEASURES}
+    slopes = {measure: slope(dts, _sweep_errors(sweep, measure)) for measure in ERROR_MEASURES}
     at = sweep[0]  # dt_ref
     return {"peer": peer, "model": MODELS[peer], "dtype": args.dtype, "dt_ms": dt_ref, "tau_ms": tau_ms,
             "v_threshold": V_THRESHOLD, "v_inf": V_INF, "jump_range": list(JUMPS), "kick_range": list(KICK),
@@ -369,7 +316,6 @@ def discrete_peer(peer: str, net: dict, args) -> dict:
             "duration_ms": args.steps * dt_ref, "compared_until_ms": end_ms, "dts_ms": dts,
             "graph_tau_relative_spread": tau_spread, "n_spikes": at["n_spikes"], "discrete": at["discrete"],
             "exact": {**at["exact"], "reference": reference, "slope_measure": "median_abs_dt", "slopes": slopes,
-                      "plain_reset_slopes": plain_slopes,
                       "graphs_simulated": "each step's own" if args.exact_each_dt else "the dt_ref graph's"},
             "exact_error_slope_vs_dt": slopes["median_abs_dt"], "exact_error_slope_measure": "median_abs_dt",
             "dt_sweep": sweep}
@@ -384,10 +330,10 @@ def nest_peer(net: dict, args, reference_graph) -> dict:
     dt_ref = DT_REF_MS["NEST"]
     end_ms = (args.steps - 1) * dt_ref
     layer = collapse(reference_graph).layers[LIF_NODE]
-    _, params, gain = exact_layer_parameters(layer, dt_ref, dt_ref)  # t_ref = 0.1 ms: a step of every dt
+    _, params, gain = exact_layer_parameters(layer, dt_ref)
     if any(p != params[0] for p in params):
         raise RuntimeError("NEST: the neurons' parameters differ (one parameter set is simulated)")
-    params = {k: float(v) for k, v in params[0].items()}
+    params = {**{k: float(v) for k, v in params[0].items()}, "t_ref": dt_ref}  # a step of every dt
     weights = net["jumps"].T * gain[None, :]  # (inputs, neurons), mV
     rng = np.random.default_rng(args.seed + 1)
     rate_hz = 1e3 * args.input_probability / dt_ref / (args.inputs - 1)
@@ -404,7 +350,7 @@ def nest_peer(net: dict, args, reference_graph) -> dict:
         sweep.append({"dt_ms": dt_ms, "n_spikes": int(sum(map(len, theirs))), "discrete": None,
                       "exact": agreement(ours, theirs), "peer_seconds": time.perf_counter() - start})
     dts = [entry["dt_ms"] for entry in sweep]
-    slopes = {measure: slope(dts, _sweep_errors(sweep, measure)) for measure in MEASURES}
+    slopes = {measure: slope(dts, _sweep_errors(sweep, measure)) for measure in ERROR_MEASURES}
     at = sweep[0]
     return {"peer": "NEST", "model": MODELS["NEST"], "dt_ms": dt_ref, "nest_params": params,
             "jump_range": list(JUMPS), "kick_range": list(KICK), "n_neurons": args.neurons,
