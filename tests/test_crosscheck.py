@@ -113,6 +113,20 @@ def test_the_worked_example_reproduces_snntorch_spike_for_spike_and_clock_semant
     assert not (tmp_path / "x").exists()
 
 
+def test_the_worked_example_in_exact_semantics_needs_a_shorter_step_and_says_so(tmp_path, capsys):
+    """snnTorch's neurons fire at most once per 0.1 ms step; the exact solution of the same ODE fires some of them
+    twice within one such step, which Brian2 can only emit with a shorter processing step."""
+    pytest.importorskip("nir")
+    from brainnets.cli import main
+
+    assert main(["crosscheck", *EXAMPLE, "--semantics", "exact", "--out", str(tmp_path / "coarse")]) == 2
+    assert "pass a shorter --exact-step" in capsys.readouterr().err and not (tmp_path / "coarse").exists()
+    assert main(["crosscheck", *EXAMPLE, "--semantics", "exact", "--exact-step", "0.01",
+                 "--out", str(tmp_path / "exact")]) == 0
+    report = json.loads((tmp_path / "exact" / "report.json").read_text())
+    assert report["n_spikes_other"] == 548 and report["exact_step_ms"] == 0.01 and report["count_mismatches"] > 0
+
+
 def test_the_shipped_example_is_what_its_command_makes(tmp_path):
     pytest.importorskip("snntorch")
     from brainnets.cli import main

@@ -25,6 +25,7 @@ import argparse
 from pathlib import Path
 
 from ..checkpoint import RunFolderError, write_json_atomic
+from ..exact.lif import StepTooLong
 from ..plotting import plot_crosscheck
 from ..provenance import command_line_of, options_given, provenance
 from .compare import compare_spikes, paired_errors
@@ -41,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for report.json, report.png, brian2_spikes.npz")
     parser.add_argument("--semantics", choices=SEMANTICS, default="exact", help="what Brian2 simulates (see above)")
     parser.add_argument("--dt", type=float, default=0.1, help="Brian2's time step, ms (discrete: the other's step)")
+    parser.add_argument("--exact-step", type=float, default=None,
+                        help="exact semantics: the step (ms) in which Brian2 processes events (default: --dt); only "
+                             "a neuron firing twice within one step needs a shorter one")
     parser.add_argument("--duration", type=float,
                         help="simulated and compared time, ms (default: the t_stop of THEIRS, else their or the "
                              "input's last spike plus one step)")
@@ -69,16 +73,20 @@ def run(args: argparse.Namespace) -> dict:
 
     if (args.out / "report.json").exists():
         raise RunFolderError(f"{args.out} holds a finished report; finished results are never overwritten")
-    if args.dt <= 0 or (args.duration is not None and args.duration <= 0) or args.tolerance < 0:
-        raise ValueError("--dt and --duration must be > 0 and --tolerance >= 0")
+    if (args.dt <= 0 or (args.duration is not None and args.duration <= 0) or args.tolerance < 0
+            or (args.exact_step is not None and args.exact_step <= 0)):
+        raise ValueError("--dt, --exact-step and --duration must be > 0 and --tolerance >= 0")
     graph = read_graph(args.graph)
     inputs = read_spikes(args.input)
     theirs, t_stop = read_spike_file(args.spikes)
     last = max([float(train[-1]) for spikes in (inputs, theirs) for trains in spikes.values() for train in trains
                 if len(train)] + [0.0])
     duration = args.duration or t_stop or last + args.dt
-    ours = simulate_graph(graph, {name: to_events(inputs, name) for name in inputs}, duration, args.dt, args.semantics,
-                          reset=args.reset)
+    try:
+        ours = simulate_graph(graph, {name: to_events(inputs, name) for name in inputs}, duration, args.dt,
+                              args.semantics, reset=args.reset, exact_step_ms=args.exact_step)
+    except StepTooLong as error:
+        raise StepTooLong(f"{error.args[0].split('; ')[0]}; pass a shorter --exact-step") from None
     missing = sorted(set(theirs) - set(ours))
     if missing:
         raise ValueError(f"{args.spikes}: layer(s) {', '.join(missing)} are not spiking nodes of {args.graph} "
@@ -87,7 +95,7 @@ def run(args: argparse.Namespace) -> dict:
     ours = {name: [train[train < duration] for train in ours[name]] for name in theirs}
     theirs = {name: [train[train < duration] for train in trains] for name, trains in theirs.items()}
     report = {**compare_spikes(ours, theirs, args.tolerance), "semantics": args.semantics, "reset": args.reset,
-              "dt_ms": args.dt,
+              "dt_ms": args.dt, "exact_step_ms": args.exact_step,
               "duration_ms": duration, "graph": str(args.graph), "input": str(args.input), "spikes": str(args.spikes),
               **provenance(), "command": command_line_of(["crosscheck"], options_given(args, add_arguments))}
     args.out.mkdir(parents=True, exist_ok=True)

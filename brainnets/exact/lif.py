@@ -34,7 +34,7 @@ their own times. Everything is written as Brian2 abstract code (no ``refractory=
 
 Brian2 emits at most one spike per neuron and step: ``'exp'`` requires ``t_ref >= dt`` (as NEST does), and
 ``'delta'`` takes any ``t_ref >= 0`` (0 included: NIR's LIF), but a run in which a neuron would cross threshold
-twice within one step raises ``RuntimeError`` (use a smaller ``dt``).
+twice within one step raises :class:`StepTooLong` (use a smaller ``dt``).
 
 **Stacks** (:func:`simulate_stack`; :func:`simulate` is its one-layer case). Layers are chained without delay
 (NIR's feed-forward semantics): within each step, the inputs' threshold (``'thresholds'`` slot) and their
@@ -627,6 +627,10 @@ def _directory(device: str, directory):
     return directory
 
 
+class StepTooLong(ValueError):
+    """A neuron would spike more than once within one step: the run needs a shorter step."""
+
+
 @dataclass
 class StackRun:
     """Spike times (ms) per layer and neuron, and how the run went."""
@@ -648,7 +652,8 @@ def simulate_stack(models, params_per_layer, weights_per_layer, input_times, dur
     (NEST's names, as in :func:`simulate`) or a list of one dict per neuron. ``n_slots``: per layer, the buffer
     size (``None``: layer 0 counts it from the inputs, a later layer uses its largest fan-in, which cannot be
     exceeded since a neuron spikes at most once per step); a smaller value is faster, and a run whose buffer
-    overflows raises ``RuntimeError``, as does a run in which a neuron would spike twice within one step.
+    overflows raises ``RuntimeError``; a run in which a neuron would spike twice within one step raises
+    :class:`StepTooLong`.
     Returns one list per layer of one sorted array per neuron (spikes up to ``duration_ms``), or a
     :class:`StackRun` if ``details``.
     """
@@ -667,8 +672,8 @@ def simulate_stack(models, params_per_layer, weights_per_layer, input_times, dur
                                    f"(pass a larger n_slots)")
             multi = int(np.asarray(group.n_multi[:]).sum())
             if multi:
-                raise RuntimeError(f"layer {k}: {multi} times a neuron crossed threshold more than once within "
-                                   f"one step of {dt_ms} ms, which emits one spike; use a smaller dt")
+                raise StepTooLong(f"layer {k}: {multi} times a neuron crossed threshold more than once within "
+                                  f"one step of {dt_ms} ms, which emits one spike; use a smaller dt")
         times = [read_times(m, g, "exact", dt_ms, duration_ms) for m, g in zip(stack.monitors, stack.groups)]
     if not details:
         return times
