@@ -26,6 +26,7 @@ COMMANDS = {
     "ttfs": ("brainnets.studies.ttfs", "ReLU network -> exact TTFS spiking network, checked in Brian2 (Stanojevic)"),
     "crosscheck": ("brainnets.crosscheck.command", "check another simulator's spike times against Brian2, spike by spike"),
     "study": ("brainnets.studies.study", "many unimodal runs and measurements: seeds, scans, ablation, validation, benchmark"),
+    "demo": ("brainnets.demos.command", "teaching demos: small runs of the models drawn as figures (--list)"),
     "make-spoken-digits": ("brainnets.studies.make_spoken_digits",
                            "synthesize the shipped spoken-digit corpus with espeak-ng"),
     "info": ("brainnets.info", "versions, Brian2 devices, shipped models and data found"),

@@ -1,0 +1,597 @@
+"""The text of the tutorials: one lesson per demo, the cells of ``docs/tutorials/NAME.ipynb`` in order.
+
+Markdown cells explain (what the model is, which equation, what to look at, what to try); code cells call the
+demo's functions and show their figures. A notebook's text outputs must be the same on every run: print no
+timings, no memory addresses, and no number that a compiler's rounding could change (the learnt weights of the
+C++ standalone runs). :mod:`.notebooks` turns a lesson into an executed notebook.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The tag of the code cell whose figure stands for the demo in the gallery (``docs/tutorials/README.md``).
+GALLERY_TAG = "gallery"
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "markdown" or "code"
+    source: str
+    gallery: bool = False
+
+
+def text(source: str) -> Cell:
+    return Cell("markdown", source.strip())
+
+
+def code(source: str, gallery: bool = False) -> Cell:
+    return Cell("code", source.strip(), gallery)
+
+
+MEMBRANES = [
+    text(r"""
+# Two membranes: current-based and conductance-based LIF neurons
+
+A leaky integrate-and-fire (LIF) neuron keeps one number, its membrane potential $v$. Without input, $v$ relaxes
+to its resting value with the membrane time constant $\tau_m$; input spikes push it up or down; when it crosses
+a threshold, the neuron emits a spike and $v$ is reset. This notebook compares two ways in which an input can push.
+
+* **Current-based** (the textbook LIF, NEST's `iaf_psc_delta`): every input spike makes $v$ jump by its weight,
+  whatever $v$ is:
+  $$\tau_m \frac{dv}{dt} = E_L - v, \qquad v \leftarrow v + w \ \text{at every input spike.}$$
+* **Conductance-based** (the neurons of Diehl & Cook 2015 and Rathi 2021, Eq. 3.1-3.2): an input spike opens
+  channels, raising a conductance $g_e$ (excitatory) or $g_i$ (inhibitory) that then decays,
+  $$\tau_m \frac{dv}{dt} = (v_{rest} - v) + g_e\,(E_{exc} - v) + g_i\,(E_{inh} - v), \qquad
+    \tau_{ge} \frac{dg_e}{dt} = -g_e, \qquad \tau_{gi} \frac{dg_i}{dt} = -g_i .$$
+  Each conductance pulls $v$ towards its *reversal potential* ($E_{exc}$ or $E_{inh}$), and the harder the
+  further $v$ is from it: the *driving force* $E - v$. The conductances are measured in units of the leak.
+
+Both neurons are the package's own Brian2 models: the conductance-based one is the excitatory neuron of
+`brainnets.neurons`, with the constants of `models/diehl_cook_2015.toml`; the current-based one is built by
+`brainnets.exact.lif` with the same resting potential, threshold, reset, $\tau_m$ and refractory period. Its
+jumps bring the charge that a conductance brings *at rest*: $w\,(E - v_{rest})\,\tau_g / \tau_m$.
+"""),
+    code("""
+from brainnets.demos.constants import constants
+from brainnets.demos.membranes import membranes
+from brainnets.stdp.model import DiehlCookModel
+
+%matplotlib inline
+"""),
+    text(r"""
+## The constants
+
+The excitatory neuron's constants, as the model file gives them. `theta` is the adaptive part of the threshold
+(spike when $v > v_{thresh} - \theta_{offset} + \theta$); it grows by `theta_plus` at every spike.
+"""),
+    code("""
+model = DiehlCookModel.load("diehl_cook_2015")
+for name, value in constants(model.excitatory).items():
+    print(f"{name:>18} = {value}")
+print(f"time step {model.dt}, integrated with {model.method!r}")
+"""),
+    text(r"""
+## The same spikes into both neurons
+
+Forty excitatory inputs fire at 30 Hz from 30 ms on; ten inhibitory inputs fire at 60 Hz between 170 and 250 ms.
+Every input has weight 1. `membranes()` runs everything this notebook shows and returns the figures.
+"""),
+    code("""
+figures = membranes()
+figures["two_membranes"]
+""", gallery=True),
+    text(r"""
+What to look at:
+
+* Until the inhibition starts, the two potentials climb alike and fire at nearly the same times: near rest, a
+  conductance acts almost like a current. The conductance-based neuron climbs a little slower as it nears
+  threshold: at -55 mV the excitatory driving force is 55 mV instead of 65 mV at rest, so each input pushes
+  about 15 % less, and it falls behind.
+* During the inhibitory volley the two part. The current-based potential swings widely, down at every
+  inhibitory jump and up at every excitatory one, and still reaches threshold. The conductance-based one is
+  clamped: with both kinds of channels open, $v$ relaxes towards their weighted mean
+  $(v_{rest} + g_e E_{exc} + g_i E_{inh}) / (1 + g_e + g_i)$ with the short effective time constant
+  $\tau_m / (1 + g_e + g_i)$, so it hovers below threshold with small fluctuations.
+
+## Driving force
+
+One input spike, arriving while the membrane stands at a given potential. The conductance's effect shrinks
+linearly, vanishes close to its reversal potential and changes sign beyond it; the current's jump is the same
+everywhere. (The conductance-based curves use the numpy twin of the equations, `membrane_trajectory`, which
+can start $v$ anywhere, fed the conductance that the Brian2 neuron produced.)
+"""),
+    code("""
+figures["driving_force"]
+"""),
+    text(r"""
+Inhibition whose reversal potential equals the resting potential ($E_{inh} = v_{rest}$) cannot move a neuron at
+rest at all, yet it pulls $v$ back whenever excitation lifts it: *shunting* inhibition (the panel `E_inh` below).
+
+## One constant at a time
+
+Each panel changes one constant of the conductance-based neuron and keeps the others (black: the model file's
+value). Dashed lines are thresholds.
+"""),
+    code("""
+figures["constants"]
+"""),
+    text(r"""
+What to look at:
+
+* `tau_m`: the conductances are in units of the leak, so $\tau_m$ divides the synaptic terms too. A shorter
+  $\tau_m$ makes every input count more *and* be forgotten sooner; here it fires more.
+* `v_thresh` and `theta_plus`: the threshold moves. With Diehl & Cook's 0.05 mV per spike (and a decay time of
+  $10^7$ ms) the adaptation is invisible in 300 ms; at 1-3 mV it is plain how each spike makes the next one
+  harder. Over thousands of images this homeostasis stops a few neurons from winning everything.
+* `v_reset`: a higher reset leaves less to climb after each spike.
+* `E_exc`, `E_inh`: the reversal potentials set the driving forces. With $E_{inh} = -65$ mV inhibition only
+  shunts, and the neuron fires through the volley.
+* `tau_ge`, `tau_gi`: a longer conductance brings more charge per spike.
+
+## Try it
+
+The pieces are plain functions of `brainnets.demos.membranes`, for example a slower membrane:
+
+```python
+import dataclasses
+from brian2 import ms
+from brainnets.demos.membranes import conductance_neuron, default_inputs
+
+slower = dataclasses.replace(model.excitatory, tau_m=300 * ms)
+traces = conductance_neuron(slower, default_inputs(0.5), 0.5, model.method)
+print(len(traces.spikes), "spikes")
+```
+
+`default_inputs(dt_ms, seed)` draws other input spikes; `Inputs(...)` takes your own. The integrator matters
+too: try `"exponential_euler"` instead of `model.method` (the model file explains when Euler overshoots).
+"""),
+]
+
+STDP_WINDOW = [
+    text(r"""
+# The STDP window: power-law weight-dependent STDP
+
+The input synapses of the Diehl & Cook network learn with spike-timing-dependent plasticity (STDP). Every input
+spike leaves a trace $x_{pre}$ at its synapse, which decays with the time constant $\tau$. Nothing else happens
+at an input spike; at every spike of the postsynaptic neuron the weight moves by (Rathi 2021, Eq. 2.1)
+$$\Delta w = \eta\,(x_{pre} - \text{offset})\,(w_{max} - w)^{\mu}, \qquad \tau \frac{dx_{pre}}{dt} = -x_{pre},$$
+and is clipped to $[0, w_{max}]$. For a single input spike $\Delta t$ before the postsynaptic spike,
+$x_{pre} = e^{-\Delta t/\tau}$: the synapse is strengthened if its input fired shortly before the neuron
+($x_{pre} > \text{offset}$) and weakened otherwise. The curves below come from the rule's numpy twin
+(`PowerLawSTDP.delta_w` and `.replay` of `brainnets.synapses`), which the tests hold equal to the Brian2
+synapse, with the constants of `models/diehl_cook_2015.toml`.
+"""),
+    code("""
+import dataclasses
+
+from brainnets.demos.stdp_window import plot_window, stdp_window
+from brainnets.stdp.model import DiehlCookModel
+
+%matplotlib inline
+
+rule = DiehlCookModel.load("diehl_cook_2015").stdp
+print(rule)
+"""),
+    text(r"""
+## The window
+
+The weight change at a postsynaptic spike against $t_{post} - t_{pre}$, for several weights $w$ before it.
+"""),
+    code("""
+figures = stdp_window()
+figures["window"]
+""", gallery=True),
+    text(r"""
+What to look at:
+
+* Potentiation for $0 \le \Delta t < \tau \ln(1/\text{offset})$ (18.3 ms here), depression beyond.
+* For $\Delta t < 0$ (the input fired *after* the neuron) the postsynaptic spike found no trace: the change is
+  $-\eta\,\text{offset}\,(w_{max} - w)^\mu$. Unlike the textbook antisymmetric window, this rule weakens
+  every synapse whose input was silent before the neuron fired. That is how the background pixels of a
+  learnt digit lose their weight.
+* The larger $w$, the smaller every change: the factor $(w_{max} - w)^\mu$.
+
+## Weight dependence
+"""),
+    code("""
+figures["weight_dependence"]
+"""),
+    text(r"""
+With $\mu = 0$ the change does not depend on $w$ at all (additive STDP, with a hard bound at $w_{max}$); the
+larger $\mu$, the earlier the changes shrink on the way to $w_{max}$. Repeated pairings show what this does
+over time: a weight that keeps being potentiated approaches $w_{max}$ ever more slowly (a soft bound), while
+depression drives it to 0, where it is clipped (a hard bound).
+"""),
+    code("""
+figures["repeated_pairings"]
+"""),
+    text(r"""
+## Pairing: the nearest spike, or all of them
+
+Rathi writes $x_{pre}$ for the nearest input spike ($x_{pre} = 1$ at each input spike); Diehl & Cook define it
+as a trace that adds up every input spike ($x_{pre} \mathrel{+}= 1$). The model file uses the second (chosen on
+held-out training images). A burst of input spikes then potentiates much more, and for longer:
+"""),
+    code("""
+figures["pairing"]
+"""),
+    text(r"""
+## Try it
+
+Every figure function takes a rule, so changing a constant is one line; here a lower offset (depression only
+for long delays) and no weight dependence:
+"""),
+    code("""
+plot_window(dataclasses.replace(rule, offset=0.2, mu=0.0))
+"""),
+    text(r"""
+Other things to try: `repeated_pairings(rule, delay_ms, w0, n_pairs)` returns the weights after each pairing;
+`DiehlCookModel.load("diehl_cook_2015", {"stdp": {"rule": "diehl_cook_trace"}}).stdp` is the nearest-spike,
+triplet-like rule that Diehl & Cook's released code runs (its `replay` takes spike times in seconds).
+"""),
+]
+
+RECEPTIVE_FIELDS = [
+    text(r"""
+# Receptive fields: a Diehl & Cook network learning MNIST without labels
+
+The network (Diehl & Cook 2015, as Rathi 2021 uses it):
+
+* **784 Poisson input neurons**, one per pixel, each firing at a rate proportional to its pixel's intensity
+  (up to 64 Hz) while an image is shown for 350 ms; then 150 ms of rest;
+* **excitatory neurons** (conductance-based LIF, see the `membranes` notebook), each connected to every input
+  by a plastic synapse that learns with power-law STDP (the `stdp-window` notebook);
+* **inhibitory neurons**, one per excitatory neuron, which it excites; each inhibits every *other* excitatory
+  neuron. Whoever fires first silences the rest: winner-take-all;
+* **homeostasis**: every spike raises the neuron's threshold a little, so no neuron wins everything;
+* **weight normalization**: before each image, each neuron's 784 input weights are rescaled to sum to 78;
+* an image that makes fewer than 5 excitatory spikes is shown again, brighter.
+
+Each neuron's 784 input weights, drawn as a 28 x 28 image, are its *receptive field*. They start random; the
+neuron that wins an image strengthens the synapses of the pixels that were on, and over many images it comes
+to hold a prototype of the images it wins. No label is ever used.
+
+Here 16 neurons learn from the first 600 MNIST training images (`brainnets.demos.learning.learn`). The network is
+the package's `UnimodalEnsemble`, compiled as a C++ standalone program. Compiling takes about 20 s the first
+time; the compiled project is kept in the cache (`brainnets cache`), so later runs only relink it.
+"""),
+    code("""
+from IPython.display import HTML
+
+from brainnets.demos.learning import learn
+from brainnets.demos.receptive_fields import animation_html, plot_final, plot_preferences, plot_snapshots
+
+%matplotlib inline
+"""),
+    code("""
+run = learn(n_exc=16, n_images=600, snapshot_every=50)
+print("input weights copied out after", run.shown, "images")
+"""),
+    text(r"""
+## The fields while they learn
+"""),
+    code("""
+plot_snapshots(run)
+""", gallery=True),
+    text(r"""
+What to look at: after a few dozen images the first neurons to win show blurred digits; the others follow as
+the winners' thresholds rise and they lose their edge. Some fields stay noisy: those neurons rarely or never won
+in 600 images (more images, or fewer neurons, give them their turn). The same run as an animation:
+"""),
+    code("""
+HTML(animation_html(run))
+"""),
+    code("""
+plot_final(run)
+"""),
+    text(r"""
+## What each neuron has come to stand for
+
+The network never saw a label. Counting each neuron's spikes per digit over the second half of the run shows
+what it responds to; this is how Diehl & Cook label the neurons afterwards (each takes the digit it fires most
+for), and how the trained network classifies: by the votes of the neurons that fire.
+"""),
+    code("""
+plot_preferences(run)
+"""),
+    text(r"""
+## Try it
+
+* `learn(n_exc=36)` or `learn(n_images=2000)`: more neurons or more images (a new size compiles once more).
+* `learn(inhibition=False)`: without lateral inhibition nothing stops all neurons from learning every image, and
+  they all end up with much the same blur of many digits. `learn(homeostasis=False)` fixes the thresholds
+  instead. These are Rathi's ablations (3.6).
+* The full experiment (train, label, test, with accuracy and confusion matrix): `brainnets train --n-exc 100
+  --out runs/dc100`.
+"""),
+]
+
+COCHLEA = [
+    text(r"""
+# From sound to spikes: Lyon's cochlear model
+
+Rathi (2021, 3.5.3) feeds spoken digits to a spiking network through a model of the ear: Lyon's passive cochlear
+model, in Slaney's implementation (`brainnets.audio`). The steps:
+
+1. the waveform is resampled to 12.5 kHz;
+2. a **cascade of filters** stands for the basilar membrane: each section takes out the highest frequencies that
+   are left, so the channels near its base (channel 0, 5.9 kHz) respond to high pitches and those near its apex
+   (channel 63, 73 Hz) to low ones; each channel is half-wave rectified (the hair cells), its gain adapted in
+   four stages (loud sounds compressed, quiet ones lifted), sharpened against its neighbour and smoothed;
+3. the result, decimated by 10 (1250 frames per second of audio), is the **cochleagram**;
+4. laid out in real time, one frame per 0.5 ms simulation step (1500 frames: 1.2 s of audio shown in 750 ms)
+   and divided by the utterance's maximum, it becomes a "firing probability" in $[0, 1]$ per channel and step;
+5. **64 Poisson input neurons**, one per channel, fire with that probability: up to 2 kHz.
+
+The constants are those of `models/rathi2018_multimodal.toml`. The utterances are the shipped synthetic corpus
+(1,200 espeak-ng recordings at 8 kHz), a stand-in for the licensed TI46: nothing above 4 kHz was recorded, so
+the top channels hear little.
+"""),
+    code("""
+from brainnets.audio import DEFAULT_MODEL_FILE, AudioFrontend
+from brainnets.demos.cochlea import cochlea
+from brainnets.demos.constants import constants
+
+%matplotlib inline
+
+frontend = AudioFrontend.load(DEFAULT_MODEL_FILE)
+for name, value in constants(frontend).items():
+    print(f"{name:>16} = {value}")
+"""),
+    text(r"""
+## One utterance of "zero"
+"""),
+    code("""
+figures = cochlea(digit=0)
+figures["cochleagram"]
+""", gallery=True),
+    text(r"""
+What to look at: the "z" is a short burst in the high channels; the vowels are bands of channels that stay
+active for a while (the formants) and move as the mouth changes shape, with the voice's harmonics as stripes in
+the low channels. The recording ends long before the 1.2 s window does: the rest is silence.
+
+## The input spikes
+
+The raster is what the network receives: 64 neurons, each firing in a step with the probability of its channel
+and frame. The counts per channel follow their expected values, up to Poisson noise.
+"""),
+    code("""
+figures["spikes"]
+"""),
+    text(r"""
+## Digits and speakers
+
+The same digit by another voice, and two other digits by the first one. A network has to learn what stays the
+same across voices and what tells the digits apart.
+"""),
+    code("""
+figures["digits"]
+"""),
+    text(r"""
+## Try it
+
+* `cochlea(digit=7)`, `cochlea(seed=1)`: another digit; other Poisson spikes.
+* `brainnets.audio.cochleagram(waveform, rate, frontend)` takes any waveform (`brainnets.spoken_digits.read_wav`
+  reads a WAV file), and `dataclasses.replace(frontend, n_channels=..., ...)` changes the ear (the filter bank
+  must give as many channels as it says: `ear_q` and `step_factor` decide how many).
+* The tuned front end, `models/rathi2018_multimodal_tuned.toml`, splits each channel into ON and OFF inputs and
+  lays the utterance out side by side; the `brainnets multimodal` job uses it.
+"""),
+]
+
+COMPRESSION = [
+    text(r"""
+# Pruning and quantizing learnt weights (Rathi 2021, ch. 2)
+
+A trained Diehl & Cook network stores 784 weights per neuron, most of them near zero: the background of its
+prototype. On hardware (a crossbar of memory cells, say) every synapse costs area and energy, and every weight
+costs bits. Rathi's chapter 2 uses what STDP has learnt to save both:
+
+* **pruning**: a synapse is *critical* if its weight is above a threshold (0.15 for MNIST); the others are set to
+  zero and, at the end, removed;
+* **quantization**: the critical weights share a few values. With `levels = 3` (zero counts as a level) they are
+  split at their median and each half takes its mean, giving $\{0, w_1, w_2\}$; with 2 levels they all take one
+  mean, $\{0, w_1\}$: one bit per synapse.
+
+Here the weights come from a fresh run of `brainnets.demos.learning.learn` (16 neurons, 600 images: the run of the
+`receptive-fields` notebook, sharing its compiled project), and `prune` and `quantize` of
+`brainnets.stdp.compression` are applied once at the end. Rathi's method prunes *during* training instead, after
+every batch from the third on, so that STDP can adjust the surviving weights in between (`brainnets compress
+run`).
+"""),
+    code("""
+from brainnets.demos.compression import SCHEDULE, compressed, plot_connectivity, plot_histogram, plot_mosaics
+from brainnets.demos.learning import learn
+from brainnets.stdp.compression import Compression
+
+%matplotlib inline
+
+threshold = Compression.load(SCHEDULE).threshold
+print(f"pruning threshold {threshold} ({SCHEDULE.name})")
+run = learn(n_exc=16, n_images=600)
+versions = compressed(run.final, threshold)
+print("versions:", ", ".join(versions))
+"""),
+    text(r"""
+## What pruning and quantization keep
+"""),
+    code("""
+plot_mosaics(versions)
+""", gallery=True),
+    text(r"""
+What to look at: pruning removes the faint background and leaves the strokes; with 3 levels the digits keep
+their shape and a coarse "how sure" inside the strokes; with 2 levels each field is a stencil. The fields that
+stayed noisy (neurons that rarely won) keep a scatter of pixels: their weights never separated.
+
+## The weights and the shared values
+"""),
+    code("""
+plot_histogram(versions, threshold)
+"""),
+    text(r"""
+Most weights sit at or near zero (depressed by STDP, then clipped at 0); the critical ones spread over the rest
+of the range. The shared values are means of the critical weights, so they lie among them.
+
+## How many synapses survive
+"""),
+    code("""
+plot_connectivity(run.final, threshold)
+"""),
+    text(r"""
+`threshold_for_connectivity(weights, share)` gives the threshold that keeps a chosen share of the synapses (the
+"end" mode of `brainnets compress` can prune to a connectivity instead of a threshold).
+
+## Try it
+
+* `compressed(run.final, 0.3)`: a harsher threshold.
+* `quantize(prune(run.final, threshold), 4)` (from `brainnets.stdp.compression`): more levels.
+* Whether the compressed network still classifies: `brainnets compress run --levels 3 --out runs/q3` trains,
+  prunes during training, labels and tests.
+"""),
+]
+
+TTFS_TIMING = [
+    text(r"""
+# An exact ReLU to time-to-first-spike mapping: the timing diagram
+
+A ReLU neuron computes $x_i = [\sum_j w_{ij} x_j + b_i]_+$. Stanojevic et al. (2022) map every such neuron onto a
+spiking neuron that fires *once*, and codes its value in its spike time: $t_i = t_{max} - x_i$, the earlier
+the larger (time in units of $\tau_c$). The spiking neuron is a non-leaky integrator,
+$$\tau_c \frac{dV_i}{dt} = \alpha\,H(t - t_{ramp}) + \sum_j J_{ij}\,H(t - t_j),$$
+that fires when $V_i$ reaches $\theta_i$ inside its window $[t_{min}, t_{max}]$, or is forced to fire at
+$t_{max}$ (a ReLU output of 0). Each input spike adds a constant current $J_{ij}$, so $V_i$ is a ramp that bends
+at every input spike; once every input has arrived (by $t_{min}$) its slope stays fixed, and the mapping
+(`brainnets.ttfs.mapping`) chooses $J$ and $\theta$ so that the ramp meets the threshold exactly $x_i$ before
+$t_{max}$. The inputs spike at $t = 1 - x$ in the window $[0, 1]$; each layer's window follows the previous one's,
+and the readout's potentials at $t_{read}$ are the logits.
+
+Here a small ReLU network (6 inputs, two hidden layers of 5 and 4 neurons, 3 logits) is drawn at random, mapped
+with the constants of `models/stanojevic2023_ttfs.toml`, and one input is run through the Brian2 reference
+(`brainnets.ttfs.reference`, exact spike times) with the potentials recorded. The closed form
+(`brainnets.ttfs.exact`) says where every spike must be.
+"""),
+    code("""
+from brainnets.demos.ttfs_timing import agreement, plot_timing, plot_values, timing_diagram
+
+%matplotlib inline
+
+spec, diagram = timing_diagram(seed=1)
+for name, (t_min, t_max) in zip(["input", "layer 1", "layer 2"], spec.windows()):
+    print(f"{name:>8} window [{t_min:g}, {t_max:g}]")
+print(f" readout at t_read = {spec.readout.t_read:g}")
+"""),
+    text(r"""
+## The timing diagram
+
+Each neuron's potential is drawn over its own threshold, so that every neuron fires where its curve meets 1.
+"""),
+    code("""
+plot_timing(spec, diagram)
+""", gallery=True),
+    text(r"""
+What to look at:
+
+* a neuron fires only inside its window (grey): before $t_{min}$ it would wait even with its potential above
+  threshold (the guard), and the mapping makes the windows long enough (the largest activation seen on the
+  calibration inputs, plus a margin) that none has to;
+* the larger the ReLU value, the earlier the spike; a value of 0 is a spike forced at $t_{max}$ (open square);
+* the ramps bend at the previous layer's spikes and are straight once the window opens: the spike time is then
+  a linear function of the input times, which is why the mapping can be exact.
+
+## Spike times are ReLU values
+"""),
+    code("""
+plot_values(spec, diagram)
+"""),
+    code("""
+for name, difference in agreement(spec, diagram).items():
+    print(f"{name}: {'below' if difference < 1e-9 else 'ABOVE'} 1e-9")
+"""),
+    text(r"""
+Brian2 agrees with the closed form to rounding error, and the closed form with the ReLU network: the mapping is
+exact, not an approximation.
+
+## Try it
+
+* `timing_diagram(seed=2)`: another network and input.
+* `timing_diagram(semantics="clock")`: Brian2 without the exact-time correction; every spike then lands on the
+  time grid, and the values come out wrong by about a time step ($2^{-7}$ here), more in later layers. The `clock-vs-exact` notebook measures this
+  for leaky neurons.
+* The full pipeline on MNIST (train a ReLU network, map it, check 1,000 test images in Brian2):
+  `brainnets ttfs --net fc2 --out runs/ttfs_fc2`.
+"""),
+]
+
+CLOCK_VS_EXACT = [
+    text(r"""
+# Clock-driven against exact spike times
+
+Brian2, like most simulators, advances in time steps of `dt`. Input spikes that arrive between grid points are
+applied at the end of their step, and the threshold is checked only at grid points, so every output spike lands
+on the grid: up to a step late. A late spike is not only late; the reset comes late too, and near threshold a
+neuron can gain or lose a spike. `brainnets.exact.lif` gives the same Brian2 network *exact* semantics: inside
+each step, the input spikes are taken in time order, the membrane is solved between them in closed form, and
+the threshold crossing is found where it happens; then the spike times do not depend on `dt` at all.
+
+The layer: 5 LIF neurons (NEST's `iaf_psc_delta` with its default constants: $\tau_m$ = 10 ms, threshold 15 mV
+above rest, 2 ms refractory), each input spike making $v$ jump by its weight (0-6 mV), driven by 20 Poisson
+inputs at 40 Hz for 200 ms. The comparison of two runs, neuron by neuron, is
+`brainnets.crosscheck.compare.agreement`: how many neurons fire a different number of spikes, and how far apart
+the paired spikes of the others are.
+"""),
+    code("""
+from brainnets.demos.clock_vs_exact import errors, layer_inputs, plot_error_vs_dt, plot_raster, runs
+
+%matplotlib inline
+
+weights, inputs = layer_inputs(seed=0)
+print(f"{len(inputs)} input spikes onto {weights.shape[1]} neurons")
+simulated = runs(weights, inputs)
+found = errors(simulated)
+for (semantics, dt), row in found.items():
+    print(f"{semantics:>5} dt = {dt:<6g} ms: {row['n_spikes_other']} spikes, {row['count_mismatches']} neurons with "
+          f"another count, median error {row['median_abs_dt']:.3f} ms")
+"""),
+    text(r"""
+Every run is compared with the exact run at the finest step (0.025 ms).
+
+## Error against the time step
+"""),
+    code("""
+plot_error_vs_dt(found)
+""", gallery=True),
+    text(r"""
+What to look at:
+
+* the exact runs agree with one another to the last bit, whatever `dt` (an error of 0 is drawn at the bottom);
+* the clock-driven median error shrinks in proportion to `dt`: half the step, half the error;
+* the largest error does not shrink: once a neuron has lost one spike and gained another, its spikes are paired
+  with the wrong partners, ms apart. Counting the neurons whose spike count differs shows how slowly that goes
+  away: even at 0.025 ms one neuron still differs.
+
+## The spikes themselves
+"""),
+    code("""
+plot_raster(simulated, 0.2)
+"""),
+    text(r"""
+## Try it
+
+* `layer_inputs(seed=1, rate_hz=80)`: other inputs, a busier layer.
+* With NEST installed (`pip install 'brainnets[peers]'`), `runs(weights, inputs, with_nest=True)` adds NEST's
+  precise model `iaf_psc_delta_ps`, which should agree with the exact semantics to about 1e-13 ms.
+* Another simulator's spikes against Brian2, spike by spike: `brainnets crosscheck` (see the README).
+"""),
+]
+
+# name -> the cells of its notebook, for every demo of brainnets.demos.DEMOS. (A comment, not a doc comment: the
+# API reference would print every lesson.)
+LESSONS: dict[str, list[Cell]] = {
+    "membranes": MEMBRANES,
+    "stdp-window": STDP_WINDOW,
+    "receptive-fields": RECEPTIVE_FIELDS,
+    "cochlea": COCHLEA,
+    "compression": COMPRESSION,
+    "ttfs-timing": TTFS_TIMING,
+    "clock-vs-exact": CLOCK_VS_EXACT,
+}
