@@ -1,7 +1,10 @@
-"""The cache: what brainnets computed once and keeps to save time (the ear responses of spoken digits).
+"""The cache: what brainnets computed once and keeps to save time.
 
-``brainnets cache`` shows where it is and how large; ``brainnets cache clear`` empties it (everything in it is
-computed again when needed). ``$BRAINNETS_CACHE`` puts it elsewhere (default ``~/.cache/brainnets``).
+It holds the ear responses of spoken digits (``cochleagrams/``) and the teaching demos' compiled C++ standalone
+projects (``demos/``, one folder per network size and variant: :mod:`brainnets.demos.learning`), so that later
+runs only relink them. ``brainnets cache`` shows where it is and how large; ``brainnets cache clear`` empties it
+(everything in it is computed or compiled again when needed). ``$BRAINNETS_CACHE`` puts it elsewhere (default
+``~/.cache/brainnets``).
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ COMMANDS = {
     "make-spoken-digits": ("brainnets.studies.make_spoken_digits",
                            "synthesize the shipped spoken-digit corpus with espeak-ng"),
     "info": ("brainnets.info", "versions, Brian2 devices, shipped models and data found"),
-    "cache": ("brainnets.cache", "where the cache of computed cochleagrams is, its size; `clear` empties it"),
+    "cache": ("brainnets.cache", "where the cache (cochleagrams, compiled demo projects) is, its size; `clear` empties it"),
     "run-arm": ("brainnets.studies.arms", "one arm of a study from its settings file (the studies run this)"),
 }
 

@@ -18,6 +18,7 @@ from brian2 import NeuronGroup, ms, run, second
 from brainnets import cache, cli
 from brainnets.config import ConfigError, UnusualValueWarning, read_toml
 from brainnets.devices import BuildError, build_standalone, use_device
+from brainnets.nlif.experiment import NLIFModel
 from brainnets.resources import shipped_models
 from brainnets.stdp.compression import Compression
 from brainnets.stdp.model import DiehlCookModel
@@ -235,7 +236,8 @@ def _load_changed(tmp_path, model: str, table: str, key: str, value: str):
 
 #: Every shipped model file but the tuned multimodal one (its own keys are the literal one's) -> what reads it.
 LOADERS = {"diehl_cook_2015": DiehlCookModel.load, "rathi2018_multimodal": MultimodalModel.load,
-           "rathi2021_compression": Compression.load, "stanojevic2023_ttfs": TTFSModel.load}
+           "rathi2021_compression": Compression.load, "stanojevic2023_ttfs": TTFSModel.load,
+           "kotak_nlif": NLIFModel.load}
 
 
 @pytest.mark.parametrize("model, table, key", [constant for model in LOADERS for constant in _constants_of(model)])

@@ -13,6 +13,7 @@ from .clock_vs_exact import clock_vs_exact
 from .cochlea import cochlea
 from .compression import compression
 from .membranes import membranes
+from .nlif_perceptron import nlif_perceptron
 from .receptive_fields import receptive_fields
 from .stdp_window import stdp_window
 from .ttfs_timing import ttfs_timing
@@ -34,6 +35,9 @@ DEMOS: dict[str, tuple[Callable[..., dict], str]] = {
                                  "simulated in Brian2"),
     "clock-vs-exact": (clock_vs_exact, "clock-driven Brian2 spike times against exact ones, and their error "
                                        "against dt"),
+    "nlif-perceptron": (nlif_perceptron, "Kotak's non-leaky n-LIF neuron as a perceptron: Algorithm 1 on spike "
+                                         "times, its boundary in x and phi space, the step size, shrinking "
+                                         "margins"),
 }
 
 

@@ -584,6 +584,206 @@ plot_raster(simulated, 0.2)
 """),
 ]
 
+NLIF_PERCEPTRON = [
+    text(r"""
+# The n-LIF perceptron: a spiking neuron read out once (Kotak, ch. 5)
+
+The n-LIF neuron (non-leaky integrate-and-fire; Mostafa's neuron, which Kotak's thesis uses) keeps two numbers:
+a synaptic current $I$ and a membrane potential $V$. An input spike at $t_j$ adds its weight $w_j$ to the
+current, which then decays with the synaptic time constant $\tau$; the membrane integrates the current and never
+leaks:
+$$\frac{dV}{dt} = \frac{K}{\tau}\,I, \qquad \frac{dI}{dt} = -\frac{I}{\tau}, \qquad I \leftarrow I + w_j
+\ \text{at } t_j .$$
+Each input brings $K w_j$ in the end, but gradually, so from rest
+$$V(t) = \sum_j w_j\,K\left(1 - e^{-(t - t_j)/\tau}\right) H(t - t_j).$$
+Read at one fixed time $T$, this is linear in the weights:
+$$V(T) = w \cdot \phi, \qquad \phi_j = K\left(1 - e^{-(T - t_j)/\tau}\right) H(T - t_j)
+\quad \text{(Table 5.1)},$$
+and the neuron decides $\hat y = +1$ if $V(T) \ge V_{th}$, else $-1$. Nothing fires and nothing resets: the
+neuron is a perceptron whose features are its input spike times seen through $\phi$. An earlier spike has had
+longer to charge the membrane, so it gives a larger $\phi_j$.
+
+The task of §5.2: a sample is $d$ spike times (ms), early for class $+1$ ($t_j \sim U[0, 1]$), late for class
+$-1$ ($U[1, 2]$), read at $T = 2$ ms. The constants are those of `models/kotak_nlif.toml`; the code is
+`brainnets.nlif` (`neuron`: the neuron in Brian2 and its closed form; `perceptron`: $\phi$, Algorithm 1,
+margins and bounds; `experiment`: the chapter's experiments and `train_and_plot`, which draws one run).
+"""),
+    code("""
+import numpy as np
+
+from brainnets.demos.constants import constants
+from brainnets.demos.nlif_perceptron import plot_margin_shrink, plot_step_sizes, step_sizes, trained
+from brainnets.nlif import perceptron
+from brainnets.nlif.experiment import NLIFModel, brian2_check, shrink_curve
+
+%matplotlib inline
+
+model = NLIFModel.load("kotak_nlif")
+for table in (model.neuron, model.data):
+    for name, value in constants(table).items():
+        print(f"{name:>8} = {value}")
+tau = model.taus()[0]
+print(f"V_th by the recipe of 5.2 at tau = {tau:g} ms: {model.threshold(tau):g}")
+"""),
+    text(r"""
+## Algorithm 1
+
+Start from $w = 0$. In each epoch visit the samples (here in an order drawn afresh from the seed), and on every
+mistake move the weights towards the sample's side: $w \leftarrow w + \eta\,y\,\phi$. Stop after an epoch
+without a mistake. The threshold stays fixed, at the recipe of §5.2,
+$V_{th} = \frac{K}{\tau}\left(T - \frac{a_1 + b_1 + a_2 + b_2}{4}\right)$: for $\tau \gg T$, $\phi$ is nearly
+the straight line $\frac{K}{\tau}(T - t)$, and this is its value at the midpoint of the two class means.
+
+Twenty samples per class in two dimensions, so that both spaces can be drawn:
+"""),
+    code("""
+demo = trained(model, n=20, d=2, seed=0)
+training = demo.training
+print(f"{training.mistakes} mistakes in {training.epochs} epochs, converged: {training.converged}")
+print("mistakes per epoch:", training.mistakes_per_epoch)
+print("w =", np.round(training.w, 3), f"  V_th = {training.threshold:g}")
+margins = perceptron.margins(demo.features, demo.y, training.w, training.threshold)
+print(f"margins: functional {margins.functional:.2g}, geometric {margins.geometric:.2g}")
+demo.figures["boundary"]
+""", gallery=True),
+    text(r"""
+What to look at:
+
+* in $\phi$ space (right) the decision is a straight line, $w \cdot \phi = V_{th}$; in the space of spike times
+  (left) the same decision is a curve, because $\phi$ is not linear in $t$. The n-LIF neuron is a linear
+  classifier of $\phi$, not of the spike times;
+* the early class sits at large $\phi$ (top right), the late one at small $\phi$;
+* the perceptron stops at the first line that separates, not at the best one: its line passes close to a few
+  samples (the small margins above).
+
+## Mistakes per epoch
+"""),
+    code("""
+demo.figures["mistakes"]
+"""),
+    text(r"""
+The first three epochs get all 20 samples of class $+1$ wrong. With $w = 0$ every $V(T)$ is 0, below
+$V_{th} = 1$; each mistake adds only $\eta\,\phi$ to $w$ (with $\eta = 0.01$), and it takes some sixty of them
+before the early samples reach the threshold. A fixed threshold sets the scale that $w$ has to grow to, and
+$\eta$ the pace. Once $w$ is large enough, the mistakes fall quickly to the few samples near the boundary.
+
+## The neuron in Brian2
+
+`brainnets.nlif.neuron` runs one n-LIF neuron per sample in Brian2, the trained weights on its synapses, with
+each input spike taking effect at its exact time inside its time step rather than at the end of it (the same
+convention as the package's other exact-time models). `brian2_check` reads every neuron's $V(T)$ and compares it
+with $w \cdot \phi$, both with exact input times and as plain clock-driven Brian2 would have it:
+"""),
+    code("""
+check = brian2_check(model, demo.x, demo.y, training, tau)
+print(f"{check['n_neurons']} neurons, dt = {check['dt_ms']:g} ms")
+print(f"exact: |V(T) - w.phi| {'below' if check['max_abs_v_difference'] < 1e-9 else 'ABOVE'} 1e-9, "
+      f"decisions as the perceptron's: {check['agreement']:.0%}")
+print(f"clock: |V(T) - w.phi| up to {check['clock_max_abs_v_difference']:.2g} (at most K |w|_1 dt / tau = "
+      f"{check['clock_error_bound']:.2g}), decisions as the perceptron's: {check['clock_agreement']:.0%}")
+demo.figures["membrane"]
+"""),
+    text(r"""
+What to look at: each membrane is flat until its first input spike and bends at every one, where the current
+jumps. It goes on rising after the last input, since the current still flows and nothing leaks away, towards
+$K \sum_j w_j$, which it would reach only long after $T$. At the readout (dotted) the early samples stand above
+$V_{th}$ and the late ones below. With exact input times Brian2 gives $w \cdot \phi$ to rounding error. Clock-driven
+inputs act up to a step late, so $V(T)$ comes out too low by up to $K \lVert w \rVert_1\,dt / \tau$; the
+perceptron left a sample closer to the threshold than that (its functional margin above), and that sample
+changes sides.
+
+## Why margins shrink in $\phi$ space
+
+The feature map squeezes spike times: its slope is $\frac{K}{\tau} e^{-(T - t)/\tau} \le \frac{K}{\tau}$, so
+two samples that differ by $\Delta t$ in a spike time differ by less than $\frac{K}{\tau}\Delta t$ in $\phi$.
+The gap between the classes is at $t = b_1 = 1$ ms, so the best hyperplane's margin (the distance from it to
+the closest sample) shrinks by about the slope there, $\frac{K}{\tau} e^{-(T - b_1)/\tau}$. For
+$\tau \gg T$ that is just $K/\tau$; for $\tau$ shorter than $T - b_1$ the early spikes saturate ($\phi_j
+\approx K$ for all of them) and the margin shrinks again. The thesis' Table 5.2 shows the same: margins an order
+of magnitude smaller in $\phi$ than in $x$.
+"""),
+    code("""
+ratios = shrink_curve(model, demo.x, demo.y)
+for tau_ms, ratio in ratios.items():
+    slope = model.neuron.K / tau_ms * np.exp(-(model.T - model.data.b1) / tau_ms)
+    print(f"tau = {tau_ms:>5g} ms: margin in phi / in x = {ratio:.2g} (slope at the boundary {slope:.2g})")
+plot_margin_shrink(model, demo.x, demo.y)
+"""),
+    text(r"""
+A smaller margin means less room for noise on $V(T)$ or on the weights before a decision flips, and, for the
+perceptron, more mistakes: Novikoff's bound $R^2/\gamma^2$ grows as the margin $\gamma$ shrinks.
+
+## A fixed threshold needs a small step
+
+Novikoff's theorem (§5.3) holds for a perceptron started from $w = 0$ whose hyperplane passes through the
+origin: then $\eta$ only scales $w$ and does not matter. A fixed $V_{th} \ne 0$ breaks that. The good weights
+form a narrow band, and a large step can jump over it back and forth for ever. The smallest case (the thesis
+summary's check): one sample per class, $\phi_+ = 1.0$ and $\phi_- = 0.9$, $V_{th} = 1$, so $w$ must land in
+$[1, 1/0.9) \approx [1, 1.11)$:
+"""),
+    code("""
+c = model.convergence
+toy_f, toy_y = np.array([[c.toy_phi_plus], [c.toy_phi_minus]]), np.array([1, -1])
+for eta in (0.1, 0.3, 1.0, 3.0, 7.0, 10.0):
+    toy = perceptron.train(toy_f, toy_y, eta=eta, threshold=c.toy_threshold, max_epochs=1000)
+    print(f"eta = {eta:>4g}: " + (f"converged in {toy.epochs} epochs, w = {toy.w[0]:.2f}" if toy.converged
+                                  else f"still wrong after {toy.epochs} epochs"))
+"""),
+    text(r"""
+Whether a large step lands in the band is luck ($\eta = 1$ and $\eta = 10$ happen to hit $w = 1$ exactly);
+small steps always do. The summary's bound makes this precise: if some $v$ separates the samples at $V_{th}$ with
+margin $\gamma_v$, each mistake changes $\lVert w - v \rVert^2$ by at most $-2\eta\gamma_v + \eta^2 R^2$, so
+Algorithm 1 converges whenever $\eta < 2\gamma_v / R^2$ (a sufficient condition, not a necessary one).
+
+Kotak's 1-D task, 100 samples per class, visited in the order drawn (all of class $+1$ first):
+"""),
+    code("""
+runs = step_sizes(model)
+for label, run in runs.items():
+    print(f"{label:>26}: {run.mistakes:>4} mistakes, " + (f"converged in {run.epochs} epochs" if run.converged
+                                                          else f"not converged in {run.epochs} epochs"))
+x1, y1 = model.two_classes(c.n_per_class, c.d, model.training.seed)
+f1 = model.features(x1, tau)
+bound = perceptron.fixed_threshold_bound(f1, y1, model.threshold(tau), 0.01)
+print(f"converges for every eta < 2 gamma_v / R^2 = {bound.eta_max:.3f}; at eta = 0.01 within "
+      f"{bound.bound:.0f} mistakes")
+plot_step_sizes(runs)
+"""),
+    text(r"""
+## The learned threshold
+
+The way out: learn $V_{th}$ too, as the weight of one more input that is always $-c$ (here $c = \max \lVert
+\phi \rVert$, so that it moves at the pace of the other weights). With $z = [\phi, -c]$ the decision is
+$u \cdot z \ge 0$, a hyperplane through the origin again. Started from $u = 0$, every $u$ is $\eta$ times a sum of
+samples $\pm z$, so $\eta$ scales the weights and the threshold alike and every decision stays the same: the
+mistakes do not depend on $\eta$ at all, and Novikoff's bound holds.
+"""),
+    code("""
+for eta in (0.01, 1.0, 100.0):
+    learned = perceptron.train(f1, y1, eta=eta, learn_threshold=True, max_epochs=1000, shuffle=False)
+    print(f"eta = {eta:>6g}: {learned.mistakes} mistakes, V_th learned = {learned.threshold:.3g}")
+novikoff = perceptron.mistake_bound(f1, y1)
+print(f"Novikoff: at most R^2 / gamma^2 = {novikoff.bound:.0f} mistakes")
+"""),
+    text(r"""
+The bound is loose (the classes touch at $t = 1$ ms, so the best margin $\gamma$ is tiny), but it holds for
+every step, as no bound can for a fixed threshold.
+
+## Try it
+
+* `trained(model, tau=20)`: the regime that the threshold recipe assumes ($\tau \gg T$). $V_{th}$ becomes 0.05,
+  $\phi$ twenty times flatter, and Algorithm 1 with $\eta = 0.01$ takes over a hundred epochs.
+* `trained(model, n=200, d=1)`: in one dimension the classes touch at $t = 1$ ms; the more samples, the closer
+  the closest pair, and the margin tends to 0.
+* `trained(model, learn_threshold=True)`, `trained(model, eta=1.0)`, `step_sizes(model, etas=(0.001, 0.03,
+  3.0))`: other steps, with and without a fixed threshold.
+* `trained(model, x=spike_times, y=labels)`: your own spike times (ms, samples by inputs) and labels in
+  $\{-1, +1\}$.
+* The whole chapter (Table 5.2's margins for both $\tau$, the step sizes, the Brian2 check on the large set):
+  `brainnets.nlif.experiment.run("runs/nlif", quick=True)`.
+"""),
+]
+
 # name -> the cells of its notebook, for every demo of brainnets.demos.DEMOS. (A comment, not a doc comment: the
 # API reference would print every lesson.)
 LESSONS: dict[str, list[Cell]] = {
@@ -594,4 +794,5 @@ LESSONS: dict[str, list[Cell]] = {
     "compression": COMPRESSION,
     "ttfs-timing": TTFS_TIMING,
     "clock-vs-exact": CLOCK_VS_EXACT,
+    "nlif-perceptron": NLIF_PERCEPTRON,
 }

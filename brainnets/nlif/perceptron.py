@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.svm import SVC
 
 from .neuron import response
 
@@ -152,6 +151,8 @@ def margins(f, y, w, threshold: float = 0.0) -> Margins:
 def svm(f, y, C: float = SVM_C) -> tuple[np.ndarray, float]:
     """The maximum-margin hyperplane ``w·f = V_th`` in canonical form (functional margin 1): (w, V_th). Its
     direction is libsvm's (as exact as its tolerance); its threshold and scale are exact for that direction."""
+    from sklearn.svm import SVC  # scikit-learn takes a second to import: only when an SVM is fitted
+
     f = np.atleast_2d(np.asarray(f, dtype=float))
     y = np.asarray(y)
     centre = f.mean(axis=0)
