@@ -21,7 +21,7 @@
     order they were drawn (class +1 first), and on the two-sample toy ``phi+ = 1.0``, ``phi- = 0.9``; the
     learned-threshold variant, whose mistakes do not depend on ``eta`` (homogeneous and started from 0).
 (c) **Brian2.** The LIF-perceptron trained on the largest 2-D set with ``tau = 1``, run as one n-LIF neuron per
-    sample (:mod:`.neuron`, exact semantics): ``V(T)`` against ``w·phi`` and the decisions against those of
+    sample (:mod:`brainnets.nlif.neuron`, exact semantics): ``V(T)`` against ``w·phi`` and the decisions against those of
     the perceptron; the clock semantics beside it, off by ``O(dt)``.
 
 Times are in ms and a value's spike time is the value itself (Table 5.1), unless the model file says otherwise.

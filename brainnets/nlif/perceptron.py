@@ -1,6 +1,6 @@
 """The n-LIF neuron as a perceptron (Kotak's thesis, ch. 5): the feature map, Algorithm 1, margins and bounds.
 
-Read at time ``T``, the n-LIF neuron of :mod:`.neuron` is linear in its weights, ``V(T) = w·phi``, with the
+Read at time ``T``, the n-LIF neuron of :mod:`brainnets.nlif.neuron` is linear in its weights, ``V(T) = w·phi``, with the
 feature map of Table 5.1
 
     phi_j = K (1 - exp(-(T - t_j)/tau)) H(T - t_j),
