@@ -100,7 +100,7 @@ def test_a_refractory_period_shorter_than_a_step_against_nest():
 ])
 def test_a_second_spike_within_one_step_is_an_error(params, events):
     weights = np.array([[20.0]])
-    with pytest.raises(RuntimeError, match="layer 0: .* more than once within one step .* use a smaller dt"):
+    with pytest.raises(lif.StepTooLong, match="layer 0: .* more than once within one step .* use a smaller dt"):
         lif.simulate("delta", dict(params, t_ref=0.0), weights, events, 20.0, DT)
     # with a refractory period of a step the layer runs; with a smaller step too
     assert len(lif.simulate("delta", dict(params, t_ref=DT), weights, events, 20.0, DT)[0]) >= 1
