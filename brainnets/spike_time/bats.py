@@ -1,0 +1,107 @@
+"""BATS: exact gradients of multi-spike LIF layers (Bacho 2023, Sec 3.5); Fast & Deep when ``n_max = 1`` (Sec 3.4).
+
+A spike time is a differentiable function of the layer's weights and input times as long as the spike pattern
+(which spikes exist, and which input events precede each) does not change. The error on spike ``k`` of neuron
+``i``, ``δ_i^k = ∂L/∂t_i^k``, has two parts (Eq. 82): the inter-neuron one, through the synapses to the next
+layer (what arrives as the gradient of this layer's output times), and the intra-neuron one, through the resets:
+spike ``k`` lowers ``b`` for every later spike of ``i`` (Eqs. 86-89),
+
+    δ_i^k += Δ e^{t_i^k/tau} β_i^{k+1},    β_i^k = β_i^{k+1} + δ_i^k / x_i^k,    β_i^{n+1} = 0,
+
+a recursion from the last spike back to the first. With ``f1 = ∂t/∂a`` and ``f2 = -∂t/∂b`` (Eqs. 73-74) the
+weight gradient and the error sent to each presynaptic spike ``t_j^z`` are (Eqs. 79-81, 84-85)
+
+    ∂L/∂w_ij   = sum_k δ_i^k sum_{z: t_j^z < t_i^k} [f1_i^k e^{t_j^z/tau_s} - f2_i^k e^{t_j^z/tau}],
+    ∂L/∂t_j^z  = sum_i w_ij sum_{k: t_i^k > t_j^z} δ_i^k [f1_i^k e^{t_j^z/tau_s}/tau_s - f2_i^k e^{t_j^z/tau}/tau].
+
+Both sums over pairs are taken over the sample's sorted input events: a spike that followed ``events`` input
+events is binned there, and a reversed cumulative sum over the bins gives, for each input event, the errors of all
+spikes after it. The cost is linear in the number of events rather than in pairs of spikes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .forward import LayerRun, simulate_layer
+from .neuron import Neuron, time_partials
+
+
+def backward(run: LayerRun, grad_times: torch.Tensor, weight: torch.Tensor, in_shape: torch.Size, neuron: Neuron,
+             to_inputs: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(∂L/∂weight, ∂L/∂in_times)`` given ``grad_times`` = the inter-neuron errors ∂L/∂times of ``run``
+    (``∂L/∂in_times`` only ``to_inputs``)."""
+    delta = torch.where(torch.isfinite(run.times), grad_times, 0)
+    # intra-neuron errors (Eqs. 88-89), last spike first
+    beta = torch.zeros_like(delta[..., 0])
+    for k in reversed(range(delta.shape[-1])):
+        delta[..., k] += neuron.delta * run.exp_tau[..., k] * beta
+        beta = beta + delta[..., k] / run.x[..., k]
+    f1, f2 = time_partials(run.a, run.x, run.exp_tau, neuron)
+    batch, n, _ = delta.shape
+    n_events = run.order.shape[1]
+
+    def after_each_event(factor: torch.Tensor) -> torch.Tensor:
+        """(batch, n, E): for each input event, the sum of ``δ factor`` over the spikes that followed it."""
+        binned = torch.zeros(batch, n, n_events + 1, dtype=delta.dtype, device=delta.device)
+        binned.scatter_add_(2, run.events, delta * factor)
+        return binned[..., 1:].flip(-1).cumsum(-1).flip(-1)
+
+    later_a, later_b = after_each_event(f1), after_each_event(f2)
+    # each input event's contribution to the weight of its synapse (Eqs. 79-81) ...
+    _, n_in, k_in = in_shape
+    source = run.order // k_in
+    per_event = later_a * run.exp_s[:, None, :] - later_b * run.exp_m[:, None, :]
+    grad_weight = torch.zeros_like(weight).index_add_(1, source.flatten(), per_event.transpose(0, 1).flatten(1))
+    if not to_inputs:
+        return grad_weight, None
+    # ... and its error, summed over the neurons it reaches (Eq. 85)
+    incoming = weight.T[source]
+    grad_events = (run.exp_s / neuron.tau_s * (incoming * later_a.transpose(1, 2)).sum(-1)
+                   - run.exp_m / neuron.tau * (incoming * later_b.transpose(1, 2)).sum(-1))
+    grad_in = torch.zeros(batch, n_in * k_in, dtype=delta.dtype, device=delta.device)
+    grad_in.scatter_(1, run.order, grad_events)
+    return grad_weight, grad_in.view(in_shape)
+
+
+class SpikeLayer(torch.autograd.Function):
+    """Spike times of an exact LIF layer (:func:`.forward.simulate_layer`) with the BATS backward pass.
+    Outputs ``times`` (differentiable), ``overflow`` and ``events`` (not)."""
+
+    @staticmethod
+    def forward(ctx, in_times, weight, neuron: Neuron, n_max: int, duration: float):
+        """Simulate the layer, keeping what the backward pass needs."""
+        run = simulate_layer(in_times, weight, neuron, n_max, duration)
+        ctx.run, ctx.neuron, ctx.in_shape = run, neuron, in_times.shape
+        ctx.save_for_backward(weight)
+        ctx.mark_non_differentiable(run.overflow, run.events)
+        return run.times, run.overflow, run.events
+
+    @staticmethod
+    def backward(ctx, grad_times, _overflow, _events):
+        """The BATS gradients of the input times and the weights."""
+        (weight,) = ctx.saved_tensors
+        grad_weight, grad_in = backward(ctx.run, grad_times, weight, ctx.in_shape, ctx.neuron, ctx.needs_input_grad[0])
+        return grad_in, grad_weight, None, None, None
+
+
+@dataclass
+class Spikes:
+    """A layer's output: ``times`` (batch, n, n_max; inf = none), ``overflow`` (batch, n): the neurons that would
+    have spiked more than ``n_max`` times; ``events``: the input events before each spike (its pattern)."""
+
+    times: torch.Tensor
+    overflow: torch.Tensor
+    events: torch.Tensor
+
+    @property
+    def counts(self) -> torch.Tensor:
+        return torch.isfinite(self.times).sum(-1)
+
+
+def spike_layer(in_times: torch.Tensor, weight: torch.Tensor, neuron: Neuron, n_max: int,
+                duration: float = math.inf) -> Spikes:
+    """The spikes of a fully connected layer, differentiable in ``in_times`` and ``weight`` by BATS."""
+    return Spikes(*SpikeLayer.apply(in_times, weight, neuron, n_max, duration))
