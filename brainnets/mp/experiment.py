@@ -8,7 +8,6 @@ their sources: ``brainnets/models/kotak_mp.toml``; ``quick=True`` shrinks every 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..checkpoint import write_json_atomic
 from ..config import read_toml
 from ..datasets import load_mnist
 from ..plotting import plot_bars, plot_lines
@@ -69,7 +69,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> dict:
     results["solver_agreement_max_abs"] = results["solver_agreement"]["max_abs_sort_vs_bisection"]
     results["seconds"] = seconds
     results["quick"], results["seed"] = quick, seed
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    write_json_atomic(out / "results.json", results)
     return results
 
 

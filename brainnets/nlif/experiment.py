@@ -29,7 +29,6 @@ Times are in ms and a value's spike time is the value itself (Table 5.1), unless
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 from brian2 import ms
 from matplotlib.figure import Figure
 
+from ..checkpoint import write_json_atomic
 from ..config import ConfigError, choice, load_section, quantity, read_toml, require_table
 from ..plotting import plot_bars, plot_lines
 from . import neuron, perceptron
@@ -465,5 +465,5 @@ def run(out: Path, *, quick: bool = False, seed: int = 0, model: str | Path = MO
 
     result = {"nlif": {"table_5_2": table, "mistakes": mistakes, "convergence": steps, "brian2": check,
                        "model": str(model), "quick": quick, "seed": seed, "seconds": time.time() - start}}
-    (out / "nlif.json").write_text(json.dumps(result, indent=1, default=float))
+    write_json_atomic(out / "nlif.json", result)
     return result
