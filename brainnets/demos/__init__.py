@@ -31,6 +31,9 @@ DEMOS: dict[str, tuple[str, str]] = {
     "nlif-perceptron": ("nlif_perceptron", "Kotak's non-leaky n-LIF neuron as a perceptron: Algorithm 1 on spike "
                                            "times, its boundary in x and phi space, the step size, shrinking "
                                            "margins"),
+    "margin-propagation": ("margin_propagation", "Kotak's margin propagation: the MP threshold as water-filling, "
+                                                 "MP against the true dot product, and MP as the spike time of "
+                                                 "a non-leaky neuron"),
 }
 
 

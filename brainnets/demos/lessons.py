@@ -784,6 +784,135 @@ every step, as no bound can for a fixed threshold.
 """),
 ]
 
+MARGIN_PROPAGATION = [
+    text(r"""
+# Margin propagation: a dot product without multiplications (Kotak, ch. 2-4)
+
+A neuron's pre-activation is a dot product, $w^\top x = \sum_i w_i x_i$: $D$ multiplications. Margin
+propagation (MP) computes something proportional to it with additions, comparisons and one division by a small
+integer. The road there (`brainnets.mp.approximation`):
+
+1. A dot product is a difference of squares: $w^\top x = \tfrac12\left(f(w + x) - f(w - x)\right)$ with
+   $f(u) = \tfrac12 u^\top u$.
+2. Replace the square by a log-sum-exp surrogate (Eq. 2.2), which grows like it near 0:
+   $f(u, \gamma) = \gamma^2 D \log \sum_{i=1}^{2D} e^{p_i / \gamma}$ on the $2D$-vector $p = [u; -u]$.
+3. Approximate the exponential piecewise-linearly, $e^x \approx [1 + x]_+$. The sum of exponentials, set to one
+   by a normalising shift $\alpha$, becomes the **MP equation**
+   $$\sum_i \,[p_i - \alpha]_+ = \gamma ,$$
+   and $\log \sum e^{p_i/\gamma}$ becomes $\alpha / \gamma$ (up to a constant that cancels). So
+   $$y_{MP} = \tfrac12\,\gamma D\,\big(\alpha(p) - \alpha(q)\big), \qquad p = [w + x;\, -w - x], \quad
+   q = [w - x;\, -w + x] \quad \text{(Eq. 2.8).}$$
+
+Solving the MP equation needs only comparisons, sums and one division (`brainnets.mp.solvers`): that is the
+whole neuron. The constant $\gamma > 0$ sets how many entries take part, and with it the quality of the
+approximation.
+"""),
+    code("""
+import numpy as np
+
+from brainnets.demos.margin_propagation import (dot_products, plot_dot_products, plot_spike_time,
+                                                plot_water_filling, spike_time, threshold, P)
+
+%matplotlib inline
+"""),
+    text(r"""
+## The threshold as water-filling
+
+Read the MP equation from the top: draw the entries $p_i$ as bars and lower a line $\alpha$ from above. The
+parts of the bars above the line, $[p_i - \alpha]_+$, grow as it falls; stop when they add up to $\gamma$. The
+left side falls continuously and strictly while it is positive, so $\alpha$ is unique. Only the $k$ bars above
+it (the *active set* $S$) count, and on them the equation is linear:
+$$\alpha = \frac{\sum_{i \in S} p_i - \gamma}{k}.$$
+The sort solver sorts $p$, tries $k = 1, 2, \dots$ and keeps the last $k$ whose bar still stands above its
+candidate $\alpha$; the bisection solver halves an interval on the sign of $\sum_i [p_i - \alpha]_+ - \gamma$.
+
+This is also a **projection onto a simplex**: $u_i = [p_i - \alpha]_+$ is the point of
+$\{u \ge 0, \sum_i u_i = \gamma\}$ closest to $p$ (the sparsemax of $p$, scaled by $\gamma$). Minimising
+$\lVert u - p \rVert^2$ under the constraint $\sum u_i = \gamma$ with a multiplier $\alpha$ gives $u_i = p_i - \alpha$,
+and $u \ge 0$ clips it at 0: the threshold is the multiplier. The shaded parts below are that projection.
+"""),
+    code("""
+print("p =", P)
+for gamma in (0.5, 2.0, 5.0):
+    alpha = threshold(P, gamma)
+    above = np.clip(np.array(P) - alpha, 0, None)
+    print(f"gamma = {gamma:g}: alpha = {alpha:.4f}, {int((above > 0).sum())} active, "
+          f"sum of [p_i - alpha]_+ = {above.sum():.4f}")
+plot_water_filling()
+"""),
+    text(r"""
+What to look at: a small $\gamma$ lets only the tallest bars through ($\alpha$ just below the maximum, at least
+$\max p - \gamma$); a large one floods more of them and pulls $\alpha$ down. Once every bar is active, $\alpha =
+(\sum_i p_i - \gamma)/n$ just tracks the mean.
+
+## MP against the true dot product
+
+Random pairs of 16-dimensional vectors of norm 1, and $y_{MP}$ of each pair for a range of $\gamma$. For each
+$\gamma$, the least-squares slope of $y_{MP}$ on $w^\top x$ and their correlation:
+"""),
+    code("""
+result = dot_products(n=400, D=16, gammas=(0.001, 0.003, 0.03, 0.3, 3.0, 30.0, 100.0), seed=0)
+for gamma in (0.001, 0.003, 0.03, 0.3, 3.0, 30.0, 100.0):
+    print(f"gamma = {gamma:>6g}: slope {result.slopes[gamma]:>7.3f}, correlation {result.correlations[gamma]:.2f}")
+plot_dot_products(result)
+""", gallery=True),
+    text(r"""
+The scatter divides each $y_{MP}$ by its slope, so that "proportional" is the diagonal whatever the scale.
+
+* **In the middle** (here $\gamma$ about 0.5 to 10) $y_{MP}$ follows $w^\top x$ closely (correlation above
+  0.9), but with a slope that depends on $\gamma$ and is not 1. An MP layer therefore computes $w^\top x$ up to a
+  factor; porting a trained network needs a per-layer rescale or a suitable $\gamma$
+  (`brainnets.mp.porting`, `brainnets.mp.layers.calibrate`).
+* **Very small $\gamma$**: only the largest entry is active, $\alpha(p) = \max_i p_i - \gamma$, so
+  $y_{MP} = \tfrac12\gamma D\,(\lVert w + x \rVert_\infty - \lVert w - x \rVert_\infty)$: a difference of
+  maximum norms instead of squared norms. The slope shrinks in proportion to $\gamma$ and the correlation
+  settles at a lower value, whatever $\gamma$.
+* **Very large $\gamma$**: every entry is active for both $p$ and $q$, and since both sum to 0,
+  $\alpha(p) = \alpha(q) = -\gamma / 2D$: $y_{MP} = 0$ for every pair. The approximation collapses, first for
+  the pairs with the widest spread (the flat row of points at 0 for $\gamma = 30$), then for all.
+
+## MP as a spike time
+
+A neuron without leak, each of whose inputs switches on a unit current from its spike time $t_i$ on, holds
+$$v(t) = \sum_i\, [t - t_i]_+ \qquad (\text{time in units of } \tau_c),$$
+and fires when $v$ reaches $\gamma$. Send input $i$ at $t_i = c - p_i$ (the larger $p_i$, the earlier) and write
+the output time as $t_{out} = c - \alpha$: the firing condition is $\sum_i [p_i - \alpha]_+ = \gamma$, the MP
+equation. The neuron solves it without sorting: the inputs arrive already sorted in time, each one adds one to
+the slope of $v$, and the inputs that come after the output spike are exactly the inactive entries $p_i \le
+\alpha$. `brainnets.mp.spiking.spiking_threshold` builds this neuron in Brian2 (the $\tau \to \infty$ limit of
+Kotak's n-LIF neuron), with exact spike times inside each time step, and also as plain clock-driven Brian2, whose
+spikes sit at the end of the step that detects them.
+"""),
+    code("""
+run = spike_time(P, gamma=1.0, dt=2.0 ** -5)
+print(f"sort solver: alpha = {run.alpha:.4f}, so the output spike is due at c - alpha = {run.c - run.alpha:.4f}")
+print(f"exact spike times: |alpha_Brian2 - alpha| {'below' if abs(run.exact_alpha - run.alpha) < 1e-9 else 'ABOVE'} "
+      f"1e-9")
+clock_error = abs(run.clock_alpha - run.alpha)
+print(f"clock-driven (dt = {run.dt:g}): |alpha_Brian2 - alpha| = {clock_error:.4f} = {clock_error / run.dt:.2f} dt")
+plot_spike_time(run)
+"""),
+    text(r"""
+What to look at: $v$ is flat until the earliest input (the largest $p_i$) and bends up at every input before
+the spike; it crosses $\gamma$ exactly at $c - \alpha$. The grey inputs come too late to matter: they are the
+bars that stay below the water line. Between events $v$ is a straight line, so the exact crossing can be traced
+back from the overshoot, and Brian2 then agrees with the sort solver to rounding error. Clock-driven, the inputs
+and the output each land at the end of their steps, and the spike time, hence $\alpha$, is off by up to a step
+or so.
+
+## Try it
+
+* `plot_water_filling(p=[...], gammas=(...))`: your own vector; find the $\gamma$ at which a new bar joins the
+  active set (where $\gamma$ equals $\sum_{i \in S} (p_i - p_j)$ for the next bar $p_j$).
+* `dot_products(D=256)` or `dot_products(K=3.0)` and `plot_dot_products(...)`: where the useful range of
+  $\gamma$ moves as the dimension or the norms grow (the error bounds of ch. 3 scale with $K$ and $D$).
+* `spike_time(P, gamma=3.0, dt=2.0 ** -8)`: a larger $\gamma$ admits more inputs before the spike; a finer step
+  shrinks the clock-driven error.
+* The whole chapter (the solvers' agreement and memory, Table 2.1, the error bounds, an MLP ported to MP, the
+  spiking check): `brainnets.mp.experiment.run("runs/mp", quick=True)`.
+"""),
+]
+
 # name -> the cells of its notebook, for every demo of brainnets.demos.DEMOS. (A comment, not a doc comment: the
 # API reference would print every lesson.)
 LESSONS: dict[str, list[Cell]] = {
@@ -795,4 +924,5 @@ LESSONS: dict[str, list[Cell]] = {
     "ttfs-timing": TTFS_TIMING,
     "clock-vs-exact": CLOCK_VS_EXACT,
     "nlif-perceptron": NLIF_PERCEPTRON,
+    "margin-propagation": MARGIN_PROPAGATION,
 }
