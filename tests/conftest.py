@@ -36,3 +36,13 @@ def numpy_runtime():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def torch_one_thread():
+    """The test machine's cores are shared, and torch's many small operations run fastest on one thread."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

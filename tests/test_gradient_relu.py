@@ -8,12 +8,8 @@ from brainnets.gradient.relu_nets import accuracy_torch, fc2, lenet5, to_relu_ne
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """The test machine's cores are shared: torch gets one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread(torch_one_thread):
+    """Every test here runs with torch on one thread."""
 
 
 def with_batch_statistics(model: nn.Module) -> nn.Module:

@@ -17,12 +17,8 @@ F64 = torch.float64
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """The test machine's cores are shared: torch gets one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread(torch_one_thread):
+    """Every test here runs with torch on one thread."""
 
 
 @pytest.fixture

@@ -309,17 +309,8 @@ def test_model_constants():
 # Training
 
 
-@pytest.fixture
-def one_thread():
-    """The event loop runs many small tensor operations: one thread is much faster on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
-def test_bats_learns_mnist(mnist_train, mnist_test, one_thread):
+def test_bats_learns_mnist(mnist_train, mnist_test, torch_one_thread):
     """BATS 800-10 with the thesis' MNIST constants, one epoch on 2,000 images (40 Adam steps, float32):
     far above chance on 1,000 test images (measured: 72.8 %; 60-90 s on two shared cores)."""
     config = read_toml("bacho2024_bats")

@@ -589,12 +589,10 @@ def build(model: str, params: dict | None, weights, input_times, duration_ms: fl
 
 
 def read_times(monitor, neurons, semantics: str, dt_ms: float, duration_ms: float) -> list:
-    if semantics == "exact":  # the layer fires in the step that holds the crossing, at offset sp_off
-        index, steps, offsets = recorded_spikes(monitor, dt_ms)
-        times = steps * dt_ms + offsets
-    else:  # plain Brian2 records the start of the step whose end stood above threshold
-        index, steps, _ = recorded_spikes(monitor, dt_ms)
-        times = (steps + 1) * dt_ms
+    index, steps, offsets = recorded_spikes(monitor, dt_ms)
+    # exact: the layer fires in the step that holds the crossing, at offset sp_off; clock: plain Brian2 records
+    # the start of the step whose end stood above threshold
+    times = steps * dt_ms + (offsets if semantics == "exact" else dt_ms)
     out = []
     for j in range(len(neurons)):
         t = np.sort(times[index == j])
