@@ -25,6 +25,8 @@ COMMANDS = {
     "compress": ("brainnets.studies.compression", "STDP-based pruning and weight quantization (Rathi ch. 2)"),
     "ttfs": ("brainnets.studies.ttfs", "ReLU network -> exact TTFS spiking network, checked in Brian2 (Stanojevic)"),
     "crosscheck": ("brainnets.crosscheck.command", "check another simulator's spike times against Brian2, spike by spike"),
+    "spike-time": ("brainnets.studies.spike_time",
+                   "exact spike-time gradients (BATS, Fast & Deep), spiking DFA / SFDFA, FDFA: train, test, check in Brian2"),
     "kotak": ("brainnets.studies.kotak", "margin propagation and the n-LIF perceptron: every result of Kotak's thesis"),
     "study": ("brainnets.studies.study", "many unimodal runs and measurements: seeds, scans, ablation, validation, benchmark"),
     "demo": ("brainnets.demos.command", "teaching demos: small runs of the models drawn as figures (--list)"),

@@ -182,6 +182,20 @@ def plot_ttfs_raster(layers: list[tuple[str, float, float, np.ndarray]], path: s
     _save(figure, path)
 
 
+def plot_spike_layers(layers: list[tuple[str, np.ndarray]], path: str | Path, title: str = "") -> None:
+    """One sample's spikes, layer by layer: ``(name, times)`` with ``times`` (neurons, slots) in seconds, inf for an
+    empty slot; drawn in ms."""
+    figure, axes = plt.subplots(len(layers), 1, figsize=(9, 1.5 * len(layers) + 0.6), sharex=True)
+    for ax, (name, times) in zip(np.atleast_1d(axes), layers):
+        neuron, _ = np.nonzero(np.isfinite(times))
+        ax.plot(1e3 * times[np.isfinite(times)], neuron, "|", color="C0", markersize=3)
+        ax.set_ylabel(f"{name}\n({len(neuron)} spikes)", rotation=0, ha="right", va="center")
+        ax.set_ylim(-0.5, times.shape[0] - 0.5)
+    np.atleast_1d(axes)[-1].set_xlabel("time (ms)")
+    np.atleast_1d(axes)[0].set_title(title)
+    _save(figure, path)
+
+
 def plot_error_histogram(gaps: dict[str, np.ndarray], path: str | Path, title: str = "") -> None:
     """Histogram per layer of ``log10 |difference|`` (exact zeros drawn at the left edge)."""
     figure, axes = plt.subplots(figsize=(7, 4))

@@ -10,7 +10,7 @@ from brainnets.config import read_toml
 from brainnets.spike_time import bats
 from brainnets.spike_time.bats import spike_layer
 from brainnets.spike_time.encoding import encode_ttfs
-from brainnets.spike_time.forward import simulate_layer
+from brainnets.spike_time.forward import simulate_layer, simulate_layer_torch
 from brainnets.spike_time.losses import SpikeCount, spike_count_loss, ttfs_cross_entropy
 from brainnets.spike_time.network import SpikingFC, accuracy, image_inputs, train_epoch
 from brainnets.spike_time.neuron import Neuron, potential
@@ -144,6 +144,23 @@ def test_float32_matches_float64(rng):
     assert torch.equal(runs[0].counts, runs[1].counts)
     both = torch.isfinite(runs[0].times)
     assert (runs[0].times[both] - runs[1].times[both].double()).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_compiled_loop_equals_torch_loop(rng, dtype):
+    """The CPU kernel and the vectorised torch loop (other devices) apply one rule: the same spikes, patterns and
+    overflows; the kernel computes in float64 (the torch loop in float32 for float32 inputs)."""
+    steps, weight = random_layer(rng, batch=3, n=20, mean=0.2, std=0.5)
+    in_times, weight = torch.from_numpy(steps * 1e-5).to(dtype), torch.from_numpy(weight).to(dtype)
+    compiled, vectorised = simulate_layer(in_times, weight, NEURON, 6), simulate_layer_torch(in_times, weight, NEURON, 6)
+    assert compiled.counts.sum() > 100 and compiled.overflow.any()
+    assert torch.equal(compiled.overflow, vectorised.overflow) and torch.equal(compiled.events, vectorised.events)
+    tolerance = 1e-15 if dtype == torch.float64 else 1e-5
+    for key in ("times", "a", "x", "exp_tau"):
+        mine, theirs = getattr(compiled, key), getattr(vectorised, key)
+        assert torch.equal(torch.isfinite(mine), torch.isfinite(theirs))
+        both = torch.isfinite(theirs)
+        assert ((mine[both] - theirs[both]).abs() <= tolerance * theirs[both].abs().clamp(min=1)).all(), key
 
 
 def test_overflow_is_counted_not_hidden(rng):

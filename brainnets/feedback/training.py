@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .methods import METHODS, Estimator, Net, fdfa, feedback_kind, forward, make_net, mean_loss, train_step
 
@@ -22,26 +23,38 @@ def estimator_for(method: str, alpha: float) -> Estimator:
     return functools.partial(fdfa, alpha=alpha) if method == "FDFA" else METHODS[method]
 
 
+def train_epoch(net: Net, estimator: Estimator, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                labels: torch.Tensor, batch_size: int, generator: torch.Generator, progress: bool = False) -> float:
+    """One epoch in shuffled mini-batches; the mean training loss of the batches as they were seen."""
+    order = torch.randperm(len(x), generator=generator)
+    seen = []
+    for batch in tqdm(order.split(batch_size), desc="batches", disable=not progress, leave=False):
+        seen.append(mean_loss(net, x[batch], labels[batch]))
+        train_step(net, estimator, x[batch], labels[batch], optimizer, generator)
+    return float(np.mean(seen))
+
+
+def new_training(method: str, sizes: list[int], *, lr: float, lr_decay: float = 1.0, alpha: float = 1e-4,
+                 activation: str = "relu", generator: torch.Generator, dtype: torch.dtype = torch.float32):
+    """``(net, estimator, optimizer, scheduler)`` of a new ``sizes`` network trained by ``method``: Adam at ``lr``,
+    decayed by ``lr_decay`` per epoch (Sec 4.8.3)."""
+    net = make_net(sizes, activation, feedback=feedback_kind(method), generator=generator, dtype=dtype)
+    optimizer = torch.optim.Adam(net.weights, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    return net, estimator_for(method, alpha), optimizer, torch.optim.lr_scheduler.ExponentialLR(optimizer, lr_decay)
+
+
 def train(method: str, sizes: list[int], x: torch.Tensor, labels: torch.Tensor, *, epochs: int = 1,
           batch_size: int = 64, lr: float = 1e-3, lr_decay: float = 1.0, alpha: float = 1e-4,
           activation: str = "relu", seed: int = 0) -> tuple[Net, list[float]]:
     """Train a new ``sizes`` network on ``(x, labels)`` by ``method``; return it and the mean training loss of
     each epoch (of the mini-batches as they were seen)."""
     generator = torch.Generator().manual_seed(seed)
-    net = make_net(sizes, activation, feedback=feedback_kind(method), generator=generator, dtype=x.dtype)
-    estimator = estimator_for(method, alpha)
-    optimizer = torch.optim.Adam(net.weights, lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, lr_decay)
+    net, estimator, optimizer, scheduler = new_training(method, sizes, lr=lr, lr_decay=lr_decay, alpha=alpha,
+                                                        activation=activation, generator=generator, dtype=x.dtype)
     history = []
     for _ in range(epochs):
-        order = torch.randperm(len(x), generator=generator)
-        seen = []
-        for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
-            seen.append(mean_loss(net, x[batch], labels[batch]))
-            train_step(net, estimator, x[batch], labels[batch], optimizer, generator)
+        history.append(train_epoch(net, estimator, optimizer, x, labels, batch_size, generator))
         scheduler.step()
-        history.append(float(np.mean(seen)))
     return net, history
 
 

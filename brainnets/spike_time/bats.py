@@ -30,39 +30,44 @@ from .neuron import Neuron, time_partials
 
 
 def backward(run: LayerRun, grad_times: torch.Tensor, weight: torch.Tensor, in_shape: torch.Size, neuron: Neuron,
-             to_inputs: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+             to_inputs: bool = True, bounded: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(∂L/∂weight, ∂L/∂in_times)`` given ``grad_times`` = the inter-neuron errors ∂L/∂times of ``run``
-    (``∂L/∂in_times`` only ``to_inputs``)."""
+    (``∂L/∂in_times`` only ``to_inputs``); with the ``bounded`` partials of SFDFA if asked
+    (:func:`.neuron.time_partials`)."""
+    f1, f2 = time_partials(run.a, run.x, run.exp_tau, neuron, bounded)
     delta = torch.where(torch.isfinite(run.times), grad_times, 0)
-    # intra-neuron errors (Eqs. 88-89), last spike first
+    # intra-neuron errors (Eqs. 88-89: ∂t^k/∂t^z = Δ e^{t^z/tau} f2^k / tau), last spike first
     beta = torch.zeros_like(delta[..., 0])
-    for k in reversed(range(delta.shape[-1])):
+    for k in reversed(range(int(run.counts.max()) if delta.numel() else 0)):
         delta[..., k] += neuron.delta * run.exp_tau[..., k] * beta
-        beta = beta + delta[..., k] / run.x[..., k]
-    f1, f2 = time_partials(run.a, run.x, run.exp_tau, neuron)
+        beta = beta + delta[..., k] * f2[..., k] / neuron.tau
     batch, n, _ = delta.shape
     n_events = run.order.shape[1]
+    # events in reverse time order from here on, so that the sums over later spikes are plain cumulative sums
+    order, exp_s, exp_m = run.order.flip(1), run.exp_s.flip(1)[..., None], run.exp_m.flip(1)[..., None]
+    spike_bin = (n_events - run.events).transpose(1, 2)
 
     def after_each_event(factor: torch.Tensor) -> torch.Tensor:
-        """(batch, n, E): for each input event, the sum of ``δ factor`` over the spikes that followed it."""
-        binned = torch.zeros(batch, n, n_events + 1, dtype=delta.dtype, device=delta.device)
-        binned.scatter_add_(2, run.events, delta * factor)
-        return binned[..., 1:].flip(-1).cumsum(-1).flip(-1)
+        """(batch, E, n): for each input event, latest first, the sum of ``δ factor`` over the spikes that
+        followed it."""
+        binned = torch.zeros(batch, n_events + 1, n, dtype=delta.dtype, device=delta.device)
+        binned.scatter_add_(1, spike_bin, (delta * factor).transpose(1, 2))
+        return binned[:, :n_events].cumsum_(1)
 
     later_a, later_b = after_each_event(f1), after_each_event(f2)
     # each input event's contribution to the weight of its synapse (Eqs. 79-81) ...
     _, n_in, k_in = in_shape
-    source = run.order // k_in
-    per_event = later_a * run.exp_s[:, None, :] - later_b * run.exp_m[:, None, :]
-    grad_weight = torch.zeros_like(weight).index_add_(1, source.flatten(), per_event.transpose(0, 1).flatten(1))
+    source = order // k_in
+    per_event = torch.mul(later_a, exp_s).sub_(later_b * exp_m)
+    grad_weight = torch.zeros_like(weight.T).index_add_(0, source.flatten(), per_event.reshape(-1, n)).T
     if not to_inputs:
         return grad_weight, None
     # ... and its error, summed over the neurons it reaches (Eq. 85)
     incoming = weight.T[source]
-    grad_events = (run.exp_s / neuron.tau_s * (incoming * later_a.transpose(1, 2)).sum(-1)
-                   - run.exp_m / neuron.tau * (incoming * later_b.transpose(1, 2)).sum(-1))
+    grad_events = (exp_s[..., 0] / neuron.tau_s * (incoming * later_a).sum(-1)
+                   - exp_m[..., 0] / neuron.tau * (incoming * later_b).sum(-1))
     grad_in = torch.zeros(batch, n_in * k_in, dtype=delta.dtype, device=delta.device)
-    grad_in.scatter_(1, run.order, grad_events)
+    grad_in.scatter_(1, order, grad_events)
     return grad_weight, grad_in.view(in_shape)
 
 

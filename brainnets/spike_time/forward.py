@@ -5,7 +5,8 @@ other. Per sample the presynaptic events are sorted in time and visited in order
 neuron's coefficients hold ``a += w_ij e^{t_z/tau_s}``, ``b += w_ij e^{t_z/tau}`` until the next event, and
 its spikes in ``(t_z, t_{z+1}]`` are found in closed form (:func:`brainnets.spike_time.neuron.crossing`), one after the other:
 each spike lowers ``b`` by ``Δ e^{t/tau}`` (the reset), after which the next crossing, if any, is sought from
-the spike on. The loop over events is sequential; everything else is vectorised over (sample, neuron).
+the spike on. The loop over events is sequential; on the CPU it runs compiled, one job per (sample, neuron)
+(:mod:`.kernel`), elsewhere in torch, vectorised over (sample, neuron).
 
 Spikes go to a buffer of ``n_max`` slots per neuron, padded with ``+inf``. A neuron whose ``n_max + 1``-th
 spike is found stops there and is flagged in ``overflow`` (the thesis' simulator stops it silently). Fast &
@@ -15,8 +16,9 @@ then only says which would have fired again.
 For the backward pass (:mod:`.bats`) each spike keeps ``a``, ``x``, ``e^{t/tau}`` and ``events``, the number
 of the sample's sorted input events before it: the inputs that shaped it are exactly those events.
 
-Computations run in the dtype of the inputs: float64 is the reference, float32 the fast path (``e^{t/tau_s}``
-overflows float32 beyond ``t = 88 tau_s``, 11 s for tau_s = 130 ms).
+Results are stored in the dtype of the inputs: float64 is the reference, float32 the fast path of the backward
+pass (``e^{t/tau_s}`` overflows float32 beyond ``t = 88 tau_s``, 11 s for tau_s = 130 ms). The compiled loop
+computes the spikes themselves in float64 either way; the torch loop in the inputs' dtype.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import kernel
 from .neuron import Neuron, crossing
 
 
@@ -67,7 +70,27 @@ def sorted_events(in_times: torch.Tensor, neuron: Neuron) -> tuple[torch.Tensor,
 def simulate_layer(in_times: torch.Tensor, weight: torch.Tensor, neuron: Neuron, n_max: int,
                    duration: float = math.inf) -> LayerRun:
     """Exact spikes up to ``duration`` (s) of ``weight.shape[0]`` neurons driven by ``in_times`` (batch, n_in,
-    k_in; s, inf = none) through ``weight`` (n, n_in)."""
+    k_in; s, inf = none) through ``weight`` (n, n_in): the compiled CPU loop (:mod:`.kernel`) for CPU tensors,
+    the vectorised torch loop on other devices."""
+    if in_times.device.type != "cpu":
+        return simulate_layer_torch(in_times, weight, neuron, n_max, duration)
+    batch, _, k_in = in_times.shape
+    times, order, exp_s, exp_m = sorted_events(in_times, neuron)
+    out = kernel.buffers(batch, weight.shape[0], n_max)
+    as64 = lambda tensor: tensor.detach().to(torch.float64).numpy()
+    kernel.simulate(as64(times), (order // k_in).numpy(), as64(exp_s), as64(exp_m),
+                    torch.isfinite(times).sum(1).numpy(), as64(weight), neuron.threshold, neuron.delta, neuron.tau,
+                    n_max, duration, out["times"], out["a"], out["x"], out["exp_tau"], out["events"],
+                    out["overflow"])
+    like = lambda key: torch.from_numpy(out[key]).to(in_times.dtype)
+    return LayerRun(like("times"), like("a"), like("x"), like("exp_tau"), torch.from_numpy(out["events"]), order,
+                    exp_s, exp_m, torch.from_numpy(out["overflow"]))
+
+
+@torch.no_grad()
+def simulate_layer_torch(in_times: torch.Tensor, weight: torch.Tensor, neuron: Neuron, n_max: int,
+                         duration: float = math.inf) -> LayerRun:
+    """:func:`simulate_layer` vectorised over (sample, neuron) in torch, one event after the other."""
     batch, _, k_in = in_times.shape
     n = weight.shape[0]
     times, order, exp_s, exp_m = sorted_events(in_times, neuron)

@@ -8,13 +8,16 @@ gradients of the loss: BATS' spike-count loss (multi-spike layers) or Fast & Dee
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from .bats import Spikes, spike_layer
 from .encoding import encode_ttfs
+from .forward import LayerRun, simulate_layer
 from .losses import predict_count, predict_first, spike_count_loss, ttfs_cross_entropy
 from .neuron import Neuron
 
@@ -48,6 +51,16 @@ class SpikingFC(nn.Module):
             in_times = layers[-1].times
         return layers
 
+    @torch.no_grad()
+    def simulate(self, in_times: torch.Tensor) -> list[LayerRun]:
+        """The layers' runs, with what a gradient needs at each spike, outside autograd (the direct feedback
+        methods compute their own updates)."""
+        runs = []
+        for weight, neuron, n_max in zip(self.weights, self.neurons, self.n_max):
+            runs.append(simulate_layer(in_times, weight, neuron, n_max, self.duration))
+            in_times = runs[-1].times
+        return runs
+
 
 def objective(section: dict):
     """``(loss(output, labels), predict(output))`` of the section: Fast & Deep's if it names ``tau_loss``."""
@@ -56,18 +69,36 @@ def objective(section: dict):
     return (lambda out, y: spike_count_loss(out, y, section["target_true"], section["target_false"])), predict_count
 
 
-def train_epoch(net: SpikingFC, optimizer: torch.optim.Optimizer, section: dict, in_times: torch.Tensor,
-                labels: torch.Tensor, batch_size: int, generator: torch.Generator) -> dict:
-    """One epoch over ``in_times`` (n, inputs, 1) in shuffled batches: mean loss, training accuracy (of each
-    batch before its update), mean spikes per hidden neuron and the fraction of neurons that overflowed (with
-    Fast & Deep's ``n_max = 1``: that would have fired again, as the single-spike model intends)."""
-    loss_fn, predict = objective(section)
-    totals = np.zeros(4)
-    for batch in torch.randperm(len(labels), generator=generator).split(batch_size):
-        layers = net(in_times[batch])
-        loss = loss_fn(layers[-1], labels[batch])
-        optimizer.zero_grad()
+#: ``(net, in_times, labels, generator) -> (layers, loss)``: one batch's forward pass, with the weights' ``.grad`` set.
+Gradients = Callable[[SpikingFC, torch.Tensor, torch.Tensor, torch.Generator], tuple[list, torch.Tensor]]
+
+
+def exact_gradients(section: dict) -> Gradients:
+    """BATS / Fast & Deep: the exact gradients of the section's loss, by autograd through :mod:`.bats`."""
+    loss_fn, _ = objective(section)
+
+    def gradients(net, in_times, labels, generator):
+        layers = net(in_times)
+        loss = loss_fn(layers[-1], labels)
         loss.backward()
+        return layers, loss.detach()
+    return gradients
+
+
+def train_epoch(net: SpikingFC, optimizer: torch.optim.Optimizer, section: dict, in_times: torch.Tensor,
+                labels: torch.Tensor, batch_size: int, generator: torch.Generator,
+                gradients: Gradients | None = None, progress: bool = False) -> dict:
+    """One epoch over ``in_times`` (n, inputs, 1) in shuffled batches, the weights moved by ``optimizer`` along
+    ``gradients`` (default: the exact ones): mean loss, training accuracy (of each batch before its update), mean
+    spikes per hidden neuron and the fraction of neurons that overflowed (with Fast & Deep's ``n_max = 1``: that
+    would have fired again, as the single-spike model intends)."""
+    gradients = gradients or exact_gradients(section)
+    _, predict = objective(section)
+    totals = np.zeros(4)
+    batches = torch.randperm(len(labels), generator=generator).split(batch_size)
+    for batch in tqdm(batches, desc="batches", disable=not progress, leave=False):
+        optimizer.zero_grad()
+        layers, loss = gradients(net, in_times[batch], labels[batch], generator)
         optimizer.step()
         hidden = torch.cat([layer.counts.flatten(1) for layer in layers[:-1]], 1).to(torch.float64)
         overflow = torch.cat([layer.overflow.flatten(1) for layer in layers], 1).to(torch.float64)
@@ -79,7 +110,7 @@ def train_epoch(net: SpikingFC, optimizer: torch.optim.Optimizer, section: dict,
 @torch.no_grad()
 def accuracy(net: SpikingFC, section: dict, in_times: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:
     _, predict = objective(section)
-    hits = sum(int((predict(net(in_times[batch])[-1]) == labels[batch]).sum())
+    hits = sum(int((predict(net.simulate(in_times[batch])[-1]) == labels[batch]).sum())
                for batch in torch.arange(len(labels)).split(batch_size))
     return hits / len(labels)
 

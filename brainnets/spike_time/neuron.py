@@ -73,9 +73,13 @@ def crossing(a: torch.Tensor, b: torch.Tensor, neuron: Neuron) -> tuple[torch.Te
     return t, x, exp_tau
 
 
-def time_partials(a: torch.Tensor, x: torch.Tensor, exp_tau: torch.Tensor,
-                  neuron: Neuron) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eqs. 73-74 at a spike: ``f1 = ∂t/∂a`` and ``f2 = -∂t/∂b``."""
+def time_partials(a: torch.Tensor, x: torch.Tensor, exp_tau: torch.Tensor, neuron: Neuron,
+                  bounded: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eqs. 73-74 at a spike: ``f1 = ∂t/∂a`` and ``f2 = -∂t/∂b``. Both carry ``1/x``, which diverges at a
+    hair-trigger spike; ``bounded`` gives SFDFA's modified partials (Eq. 162: ``I - ϑ`` replaced by the current
+    ``I = a e^{-t/tau_s}``, which is >= ϑ at a spike), ``f1 = tau/a`` and ``f2 = tau e^{t/tau}/a``."""
+    if bounded:
+        return neuron.tau / a, neuron.tau * exp_tau / a
     return neuron.tau / a * (1 + neuron.threshold * exp_tau / x), neuron.tau / x
 
 

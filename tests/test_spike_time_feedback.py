@@ -1,0 +1,136 @@
+"""Spiking DFA and SFDFA (brainnets.spike_time.feedback; Bacho 2023, ch. 5) and the spike-time training command."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from brainnets.cli import main
+from brainnets.spike_time.bats import backward
+from brainnets.spike_time.feedback import Feedback, direct_feedback_gradients, grades, update_feedback
+from brainnets.spike_time.forward import simulate_layer
+from brainnets.spike_time.network import SpikingFC
+from brainnets.spike_time.neuron import Neuron, time_partials
+
+NEURON = Neuron(tau_s=0.1, threshold=0.05)
+
+
+def random_inputs(rng, batch=4, n_in=12, k_in=2):
+    times = rng.uniform(0, 0.1, size=(batch, n_in, k_in))
+    times[rng.random(times.shape) < 0.3] = np.inf
+    return torch.from_numpy(times)
+
+
+def total_spike_time(in_times, weight):
+    return float(torch.where(torch.isfinite(t := simulate_layer(in_times, weight, NEURON, 30).times), t, 0).sum())
+
+
+def test_local_gradient_is_the_total_derivative_of_the_spike_times(rng):
+    """Eqs. 155-157: sum_k ∇loc w_ij^k, resets included, is ∂(sum_k t_i^k)/∂w_ij: central differences agree where
+    the spike pattern holds."""
+    in_times = random_inputs(rng)
+    weight = torch.from_numpy(rng.normal(0.15, 0.3, size=(6, 12)))
+    run = simulate_layer(in_times, weight, NEURON, 30)
+    assert run.counts.sum() > 20 and (run.counts > 1).any()
+    local, _ = backward(run, torch.ones_like(run.times), weight, in_times.shape, NEURON, to_inputs=False)
+    step = 1e-7
+    for i, j in [(i, j) for i in range(6) for j in range(0, 12, 3)]:
+        up, down = weight.clone(), weight.clone()
+        up[i, j] += step
+        down[i, j] -= step
+        if not torch.equal(simulate_layer(in_times, up, NEURON, 30).events, simulate_layer(in_times, down, NEURON, 30).events):
+            continue
+        numeric = (total_spike_time(in_times, up) - total_spike_time(in_times, down)) / (2 * step)
+        assert local[i, j].item() == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+
+
+def test_bounded_local_gradient_is_bounded(rng):
+    """Eq. 162 replaces the factor tau / (I - ϑ), unbounded at hair-trigger spikes, by tau / I <= tau / ϑ."""
+    run = simulate_layer(random_inputs(rng, batch=8), torch.from_numpy(rng.normal(0.15, 0.3, size=(30, 12))), NEURON, 30)
+    spiked = torch.isfinite(run.times)
+    exact, _ = time_partials(run.a, run.x, run.exp_tau, NEURON)
+    bounded, _ = time_partials(run.a, run.x, run.exp_tau, NEURON, bounded=True)
+    # f1 = factor x e^{-t/tau_s}: the factor is tau / (I - ϑ) exactly, tau / I bounded, I = a e^{-t/tau_s}
+    factor_exact, factor_bounded = exact * run.exp_tau ** 2, bounded * run.exp_tau ** 2
+    assert (factor_bounded[spiked] <= NEURON.tau / NEURON.threshold * (1 + 1e-12)).all()
+    assert (factor_exact[spiked] >= factor_bounded[spiked]).all()
+    assert factor_exact[spiked].max() > 3 * factor_bounded[spiked].max()
+
+
+def test_grades_sum_to_the_directional_derivative(rng):
+    """Eqs. 144-146: the grades an output neuron emits add up to sum_i w_oi p_i over the hidden neurons whose first
+    spike came before the output's last."""
+    net = SpikingFC([12, 15, 4], [NEURON, NEURON], [30, 30], duration=0.3, init=(-0.2, 0.8),
+                    generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    in_times = random_inputs(rng, batch=6)
+    hidden, output = net.simulate(in_times)
+    p = torch.from_numpy(rng.normal(size=hidden.counts.shape))
+    hidden_grades = grades(hidden, net.weights[0].detach(), None, p, 2)
+    assert torch.equal(hidden_grades[..., 0], torch.where(hidden.counts > 0, p, 0))
+    assert (hidden_grades[..., 1:] == 0).all()
+    out_grades = grades(output, net.weights[1].detach(), hidden_grades.flatten(1), None, 30)
+    last = torch.where(torch.isfinite(output.times), output.times, -np.inf).max(-1).values
+    first = hidden.times[..., 0]
+    causal = (first[:, None, :] < last[..., None]).double()
+    expected = (net.weights[1].detach()[None] * causal * torch.where(hidden.counts > 0, p, 0)[:, None, :]).sum(-1)
+    assert output.counts.sum() > 10
+    torch.testing.assert_close(out_grades.sum(-1), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_feedback_update_is_eq_148_over_the_samples_that_fired():
+    matrix = torch.ones(2, 3, dtype=torch.float64)
+    direction = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    p = torch.tensor([[1.0, 0.5, 2.0], [-1.0, 1.0, 2.0]], dtype=torch.float64)
+    fired = torch.tensor([[True, True, False], [True, False, False]])
+    update_feedback(matrix, direction, p, fired, alpha=0.5)
+    estimate = torch.tensor([[(1 - 3) / 2, 0.5, 1.0], [(2 - 4) / 2, 1.0, 1.0]], dtype=torch.float64)
+    expected = torch.ones(2, 3, dtype=torch.float64)
+    expected[:, :2] = 0.5 * expected[:, :2] + 0.5 * estimate[:, :2]
+    torch.testing.assert_close(matrix, expected)
+
+
+def test_sfdfa_feedback_learns_the_output_weights(rng):
+    """With hidden spikes all before the outputs' last ones, E[d_o p_i] = w_oi (Eq. 147): B, averaged over
+    many batches, aligns with the output weights."""
+    net = SpikingFC([12, 20, 3], [NEURON, NEURON], [30, 30], duration=0.5, init=(0.1, 1.0),
+                    generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    section = dict(target_true=15, target_false=3, alpha=0.05, reg=0.0, n_hat=0.0)
+    generator = torch.Generator().manual_seed(0)
+    feedback = Feedback(net, "sfdfa", generator)
+    step = direct_feedback_gradients(section, feedback)
+    in_times = random_inputs(rng, batch=50)
+    for _ in range(100):
+        step(net, in_times, torch.zeros(50, dtype=torch.long), generator)
+    cosine = torch.nn.functional.cosine_similarity(feedback[0].flatten(), net.weights[1].detach().flatten(), dim=0)
+    assert cosine > 0.95
+
+
+def test_dfa_hidden_update_uses_the_fixed_feedback(rng):
+    """Spiking DFA: the hidden layer's update is the local gradient times sum_o B_oi δ_o (Eq. 139)."""
+    net = SpikingFC([12, 10, 3], [NEURON, NEURON], [30, 30], duration=0.3, init=(-0.2, 0.8),
+                    generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    section = dict(target_true=15, target_false=3, alpha=0.0, reg=0.0, n_hat=0.0)
+    feedback = Feedback(net, "dfa", torch.Generator().manual_seed(0))
+    in_times, labels = random_inputs(rng, batch=5), torch.tensor([0, 1, 2, 0, 1])
+    runs, _ = direct_feedback_gradients(section, feedback)(net, in_times, labels, None)
+    counts = runs[1].counts.double()
+    targets = torch.full_like(counts, 3.0)
+    targets[torch.arange(5), labels] = 15
+    error = (targets - counts) @ feedback[0] / 5
+    expected, _ = backward(runs[0], error[..., None].expand_as(runs[0].times), net.weights[0].detach(),
+                           in_times.shape, NEURON, to_inputs=False)
+    torch.testing.assert_close(net.weights[0].grad, expected)
+
+
+def test_spike_time_command_trains_resumes_and_refuses_a_finished_run(tmp_path, torch_one_thread):
+    """Two epochs on 200 images, killed after the first by asking for one and resumed to two; the result file
+    names the method, the thesis' accuracy and the training speed; a finished run is never overwritten."""
+    out = tmp_path / "run"
+    common = ["spike-time", "--method", "sfdfa", "--arch", "40-10", "--train", "200", "--test", "100",
+              "--brian2-images", "0", "--quiet", "--out", str(out)]
+    assert main(common + ["--epochs", "1"]) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    assert first["epochs"] == 1 and first["arch"] == "40-10" and first["thesis_accuracy"] == 0.9856
+    assert first["images_per_second"] > 0 and 0 <= first["active_hidden_fraction"] <= 1
+    assert main(common + ["--epochs", "2"]) == 2        # finished: refused
+    assert (out / "training.png").exists() and (out / "raster.png").exists()
