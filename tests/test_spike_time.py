@@ -10,6 +10,7 @@ from brainnets.config import read_toml
 from brainnets.spike_time import bats
 from brainnets.spike_time.bats import spike_layer
 from brainnets.spike_time.encoding import encode_ttfs
+from brainnets.spike_time.gradcheck import check_against_finite_differences, linear_in_times, two_layer_problem
 from brainnets.spike_time.forward import simulate_layer, simulate_layer_torch
 from brainnets.spike_time.losses import SpikeCount, spike_count_loss, ttfs_cross_entropy
 from brainnets.spike_time.network import SpikingFC, accuracy, image_inputs, train_epoch
@@ -190,57 +191,6 @@ def test_ttfs_encoding():
 
 # ---------------------------------------------------------------------------------------------------------
 # BATS and Fast & Deep gradients against central finite differences (float64)
-
-
-def two_layer_problem(seed: int, n_max: int, k_in: int = 3):
-    g = torch.Generator().manual_seed(seed)
-    in_times = torch.rand(2, 6, k_in, generator=g, dtype=torch.float64) * 0.2
-    in_times[0, 0, 0] = math.inf  # a missing input spike
-    w1 = torch.randn(5, 6, generator=g, dtype=torch.float64) * 0.6 + 0.25
-    w2 = torch.randn(4, 5, generator=g, dtype=torch.float64) * 0.5 + 0.3
-    hidden, output = Neuron(0.1, 0.05), Neuron(0.1, 0.08)
-
-    def forward(in_times, w1, w2):
-        h = spike_layer(in_times, w1, hidden, n_max)
-        o = spike_layer(h.times, w2, output, n_max)
-        return o, (h.events, o.events, h.overflow, o.overflow)
-
-    return (in_times, w1, w2), forward
-
-
-def check_against_finite_differences(parameters, forward, loss_fn, eps=1e-6):
-    """Largest error of the autograd gradient over the parameters whose ±eps perturbation keeps the spike pattern
-    (the input events before every spike, and the overflows), relative to max(|fd|, 1e-2 max |fd|) per tensor (an
-    entry much smaller than the largest is only known to the FD round-off, about 1e-10 here);
-    and the number of entries checked and skipped."""
-    parameters = [p.clone().requires_grad_() for p in parameters]
-    output, pattern = forward(*parameters)
-    loss_fn(output).backward()
-    worst, checked, skipped = 0.0, 0, 0
-    for index, parameter in enumerate(parameters):
-        exact, fd = parameter.grad.flatten(), torch.zeros(parameter.numel(), dtype=torch.float64)
-        keep = torch.zeros(parameter.numel(), dtype=torch.bool)
-        for entry in range(parameter.numel()):
-            values, same = [], True
-            for sign in (1, -1):
-                moved = [p.detach().clone() for p in parameters]
-                moved[index].view(-1)[entry] += sign * eps
-                with torch.no_grad():
-                    out, moved_pattern = forward(*moved)
-                    values.append(float(loss_fn(out)))
-                same &= all(torch.equal(x, y) for x, y in zip(pattern, moved_pattern))
-            if math.isfinite(values[0]) and math.isfinite(values[1]) and same:
-                fd[entry], keep[entry] = (values[0] - values[1]) / (2 * eps), True
-        scale = torch.clamp(fd[keep].abs(), min=1e-2 * float(fd[keep].abs().max()))
-        worst = max(worst, float(((exact[keep] - fd[keep]).abs() / scale).max()))
-        checked, skipped = checked + int(keep.sum()), skipped + int((~keep).sum())
-    return worst, checked, skipped
-
-
-def linear_in_times(seed):
-    coefficients = torch.randn(2, 4, 20, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return lambda out: torch.where(torch.isfinite(out.times), coefficients[..., :out.times.shape[-1]] * out.times,
-                                   0).sum()
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -134,3 +134,15 @@ def test_spike_time_command_trains_resumes_and_refuses_a_finished_run(tmp_path, 
     assert first["images_per_second"] > 0 and 0 <= first["active_hidden_fraction"] <= 1
     assert main(common + ["--epochs", "2"]) == 2        # finished: refused
     assert (out / "training.png").exists() and (out / "raster.png").exists()
+    assert main(["study", "spike-time-summary", str(out), "--out", str(tmp_path / "results")]) == 0
+    row, = json.loads((tmp_path / "results" / "summary.json").read_text())["rows"]
+    assert row["method"] == "sfdfa" and row["test_accuracy"] == first["test_accuracy"]
+    assert main(["study", "spike-time-summary", str(tmp_path), "--out", str(tmp_path / "results")]) == 2
+
+
+def test_gradcheck_study_writes_its_file(tmp_path):
+    out = tmp_path / "gradcheck.json"
+    assert main(["study", "spike-time-gradcheck", "--seeds", "0", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["bats"]["max_relative_error"] < 1e-6 and result["fast_deep"]["max_relative_error"] < 1e-6
+    assert result["bats"]["entries_checked"] > 50

@@ -9,6 +9,7 @@ whatever the storage dtype; the rule it applies, step by step, is the one of the
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -68,3 +69,25 @@ def buffers(batch: int, n: int, n_max: int) -> dict[str, np.ndarray]:
     shape = (batch, n, n_max)
     return dict(times=np.full(shape, np.inf), a=np.ones(shape), x=np.ones(shape), exp_tau=np.zeros(shape),
                 events=np.zeros(shape, np.int64), overflow=np.zeros((batch, n), np.bool_))
+
+
+def set_threads(threads: int) -> None:
+    """torch's and numba's thread counts, both ``threads``."""
+    # the compiled loop runs on numba's OpenMP threads, and each of its launches sets the OpenMP thread count
+    # that torch shares: only both set alike keep either at the number asked for
+    import torch
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+@contextmanager
+def threads_set(threads: int):
+    """:func:`set_threads` inside the block, the previous counts restored after it."""
+    import torch
+    before = torch.get_num_threads(), numba.get_num_threads()
+    set_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before[1])
+        torch.set_num_threads(before[0])

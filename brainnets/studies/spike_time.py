@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the model file's epochs")
     parser.add_argument("--train", type=int, default=60000, help="training images (the first K)")
     parser.add_argument("--test", type=int, default=10000, help="test images")
+    parser.add_argument("--init", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                        help="spiking: uniform weight initialisation (default: the model file's; Fast & Deep is "
+                             "evaluated with U(0, 1) and U(-1, 1) in the thesis)")
     parser.add_argument("--local-gradient", choices=("exact", "bounded"), default=None,
                         help="DFA / SFDFA: Eq. 161 or the bounded Eq. 162 (default: the model file's)")
     parser.add_argument("--brian2-images", type=int, default=1000, help="test images re-simulated in Brian2")
@@ -83,6 +86,8 @@ def new_training(args, n_inputs: int, n_classes: int):
         section = {**section, "hidden": sizes[:-1]}
     if args.local_gradient:
         section = {**section, "local_gradient": args.local_gradient}
+    if args.init:
+        section = {**section, "init": list(args.init)}
     training = experiment.SpikingTraining.new(args.method, section, config["encoding"], n_inputs, n_classes,
                                               args.seed)
     return training, {"model_file": "bacho2024_bats", "section": f"{args.dataset}_{args.method}",
@@ -101,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     hold_folder(out)
     if args.threads:
-        torch.set_num_threads(args.threads)
+        from ..spike_time.kernel import set_threads
+        set_threads(args.threads)
     train_set = load_images(args.dataset, "train", args.data)[:args.train]
     test_set = load_images(args.dataset, "test", args.data)[:args.test]
     n_inputs, n_classes = int(np.prod(train_set.images.shape[1:])), int(train_set.labels.max()) + 1
@@ -113,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     arch = "-".join(map(str, record["sizes"]))
     metrics = {"method": args.method, "dataset": args.dataset, "arch": arch, "dense": record["dense"],
+               "init": record.get("constants", {}).get("init"),
                "epochs": progress.epochs, "thesis_epochs": record["epochs"],
                "test_accuracy": progress.history[-1]["test_accuracy"],
                "thesis_accuracy": experiment.THESIS_ACCURACY.get((args.method, args.dataset))

@@ -11,6 +11,9 @@ Examples (``brainnets study STUDY --help`` for the options of each):
     brainnets study nest-precise --out results/nest_precise
     brainnets study peers --out results/peers
     brainnets study revote runs/mm100 --vote per_sense --out results/mm100_per_sense.json
+    brainnets study spike-time-gradcheck --out results/spike_time/gradcheck.json
+    brainnets study spike-time-bench --images 1000 --out results/spike_time/bench.json
+    brainnets study spike-time-summary runs/spike_time/* --out results/spike_time
 """
 from __future__ import annotations
 
@@ -36,6 +39,12 @@ STUDIES = {
     "peers": ("brainnets.studies.peers",
               "snnTorch, Norse and NEST against Brian2: discrete steps reproduced, discretization error against dt"),
     "revote": ("brainnets.studies.revote", "score a finished multimodal comparison again under another vote"),
+    "spike-time-gradcheck": ("brainnets.studies.spike_time_gradcheck",
+                             "BATS and Fast & Deep gradients against finite differences (gradcheck.json)"),
+    "spike-time-bench": ("brainnets.studies.spike_time_bench",
+                         "BATS training speed against snnTorch's time-stepped surrogate gradients (bench.json)"),
+    "spike-time-summary": ("brainnets.studies.spike_time_summary",
+                           "finished spike-time runs as summary.json and sparsity.json"),
 }
 
 

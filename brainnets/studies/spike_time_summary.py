@@ -1,0 +1,65 @@
+"""Collect finished ``brainnets spike-time`` runs into summary.json (one row per run) and sparsity.json.
+
+sparsity.json compares the active hidden neurons per test image of the BATS run and the Fast & Deep run with
+U(-1, 1) initialisation among the runs given (thesis Sec 3.7.4: 7 % against 24 %).
+
+Example:
+    brainnets study spike-time-summary runs/spike_time/* --out docs/results/spike_time
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..checkpoint import check_new_result, write_json_atomic
+from ..provenance import command_line_of, options_given
+
+#: The columns of summary.json, in the issue's order, then the context of each run.
+COLUMNS = ("method", "dataset", "arch", "dense", "init", "epochs", "thesis_epochs", "test_accuracy", "thesis_accuracy",
+           "train_seconds", "images_per_second", "brian2_images", "brian2_count_mismatches", "brian2_max_abs_dt_rel",
+           "active_hidden_fraction", "torch_threads", "git_commit", "command")
+#: Thesis Sec 3.7.4: the fraction of hidden neurons active per MNIST test image.
+THESIS_SPARSITY = {"bats": 0.07, "fast_deep_u(-1,1)": 0.24}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", help="finished run folders (each with its metrics.json)")
+    parser.add_argument("--out", required=True, help="folder for summary.json and sparsity.json (new files)")
+
+
+def read_metrics(folder: str) -> dict:
+    path = Path(folder) / "metrics.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{folder}: no metrics.json (not a finished brainnets spike-time run)")
+    return json.loads(path.read_text())
+
+
+def sparsity(rows: list[dict]) -> dict:
+    """The BATS and Fast & Deep U(-1, 1) rows' active hidden fractions on MNIST, with the thesis' numbers."""
+    found = {}
+    for row in rows:
+        if row["dataset"] != "mnist" or row.get("active_hidden_fraction") is None:
+            continue
+        if row["method"] == "bats":
+            found["bats"] = row
+        elif row["method"] == "fast_deep" and row.get("init") == [-1.0, 1.0]:
+            found["fast_deep_u(-1,1)"] = row
+    return {name: {"active_hidden_fraction": row["active_hidden_fraction"],
+                   "active_hidden_fraction_std": row.get("active_hidden_fraction_std"),
+                   "thesis": THESIS_SPARSITY[name], "arch": row["arch"], "epochs": row["epochs"],
+                   "test_accuracy": row["test_accuracy"], "command": row["command"]} for name, row in found.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    for name in ("summary.json", "sparsity.json"):
+        check_new_result(out / name)
+    rows = [{key: metrics.get(key) for key in COLUMNS} for metrics in map(read_metrics, args.runs)]
+    command = command_line_of(["study", "spike-time-summary"], options_given(args, add_arguments))
+    write_json_atomic(out / "summary.json", {"rows": rows, "command": command})
+    write_json_atomic(out / "sparsity.json", {**sparsity(rows), "command": command})
+    for row in rows:
+        print(f"{row['method']:>10} {row['dataset']:>14} {row['arch']:>12}: {row['test_accuracy']:.4f} "
+              f"(thesis {row['thesis_accuracy']}), Brian2 mismatches {row['brian2_count_mismatches']}")
+    return 0
