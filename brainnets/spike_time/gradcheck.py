@@ -34,7 +34,7 @@ def two_layer_problem(seed: int, n_max: int, k_in: int = 3):
 
 def check_against_finite_differences(parameters, forward, loss_fn, eps=1e-6):
     """Largest error of the autograd gradient over the parameters whose ±eps perturbation keeps the spike pattern
-    (the input events before every spike, and the overflows), relative to max(|fd|, 1e-2 max |fd|) per tensor (an
+    (the input events before every spike, and the overflows), relative to ``max(|fd|, 1e-2 max |fd|)`` per tensor (an
     entry much smaller than the largest is only known to the FD round-off, about 1e-10 here);
     and the number of entries checked and skipped."""
     parameters = [p.clone().requires_grad_() for p in parameters]
