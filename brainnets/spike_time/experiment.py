@@ -24,6 +24,18 @@ SPIKING_METHODS = ("bats", "fast_deep", "sfdfa", "dfa")
 THESIS_ACCURACY = {("bats", "mnist"): 0.9888, ("fast_deep", "mnist"): 0.9783, ("sfdfa", "mnist"): 0.9856,
                    ("dfa", "mnist"): 0.9842, ("bats", "fashion_mnist"): 0.9019, ("fast_deep", "fashion_mnist"): 0.8847,
                    ("sfdfa", "fashion_mnist"): 0.8973, ("dfa", "fashion_mnist"): 0.8941}
+#: Thesis Table 14, two-layer fully connected non-spiking networks.
+THESIS_DENSE_ACCURACY = {("bp", "mnist"): 0.9825, ("fg_w", "mnist"): 0.8587, ("fg_a", "mnist"): 0.9339,
+                         ("dfa", "mnist"): 0.9804, ("fdfa", "mnist"): 0.9821, ("bp", "fashion_mnist"): 0.8937,
+                         ("fg_w", "fashion_mnist"): 0.7772, ("fg_a", "fashion_mnist"): 0.8473,
+                         ("dfa", "fashion_mnist"): 0.8867, ("fdfa", "fashion_mnist"): 0.8927}
+
+
+def thesis_accuracy(method: str, dataset: str, dense: bool, n_layers: int) -> float | None:
+    """The thesis' test accuracy of a run like this one, if it reports one (dense: two-layer nets only)."""
+    if dense:
+        return THESIS_DENSE_ACCURACY.get((method, dataset)) if n_layers == 2 else None
+    return THESIS_ACCURACY.get((method, dataset))
 
 
 def spiking_section(method: str, dataset: str, model_file: str = "bacho2024_bats") -> tuple[dict, dict]:

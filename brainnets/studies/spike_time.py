@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
                "init": record.get("constants", {}).get("init"),
                "epochs": progress.epochs, "thesis_epochs": record["epochs"],
                "test_accuracy": progress.history[-1]["test_accuracy"],
-               "thesis_accuracy": experiment.THESIS_ACCURACY.get((args.method, args.dataset))
-               if not record["dense"] else None,
+               "thesis_accuracy": experiment.thesis_accuracy(args.method, args.dataset, record["dense"],
+                                                             len(record["sizes"])),
                "train_seconds": progress.train_seconds,
                "images_per_second": progress.epochs * len(train_set.labels) / progress.train_seconds,
                "n_train": len(train_set.labels), "n_test": len(test_set.labels), "torch_threads": torch.get_num_threads(),
