@@ -293,3 +293,20 @@ def test_bats_learns_mnist(mnist_train, mnist_test, torch_one_thread):
     history = train_epoch(net, optimizer, section, x, y, section["batch_size"], generator)
     assert history["overflow"] < 0.01
     assert accuracy(net, section, x_test, y_test, batch_size=100) > 0.5
+
+
+@pytest.mark.parametrize("to_inputs", [True, False])
+def test_compiled_event_sums_equal_torch_sums(rng, to_inputs):
+    """The CPU loops and the torch cumulative sums of the backward pass (other devices) give the same gradients."""
+    steps, weight = random_layer(rng, batch=3, n=12, mean=0.2, std=0.5)
+    in_times, weight = torch.from_numpy(steps * 1e-5), torch.from_numpy(weight)
+    run = simulate_layer(in_times, weight, NEURON, 8)
+    errors = [torch.from_numpy(rng.normal(size=run.times.shape)) * torch.isfinite(run.times) for _ in range(2)]
+    compiled = bats.event_sums_compiled(run, *errors, weight, 2, NEURON, to_inputs)
+    vectorised = bats.event_sums_torch(run, *errors, weight, 2, NEURON, to_inputs)
+    assert run.counts.sum() > 50
+    for mine, theirs in zip(compiled, vectorised):
+        if theirs is None:
+            assert mine is None
+        else:
+            torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-12)

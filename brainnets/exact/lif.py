@@ -25,7 +25,8 @@ their own times. Everything is written as Brian2 abstract code (no ``refractory=
 * each synapse inserts its event (offset, weight) into a small sorted buffer of its target
   (``e1..eK``, ``w1..wK``, :func:`insertion_code`): the insertion is sequential, so the order in which Brian2
   delivers a step's spikes does not matter; ``K`` is the largest number of events one neuron receives in one
-  step, counted from the inputs (a neuron would record any event that did not fit in ``n_over``);
+  step, counted from the inputs (a neuron would record any event that did not fit in ``n_over``); the same
+  buffer carries other payloads, and can merge events at equal times, for :mod:`.srm`'s neuron;
 * after the synapses (``when='end'``) each neuron runs through its buffer (:func:`step_code`), unrolled:
   ``K`` segments and a last one to the step's end;
 * a crossing sets ``spiked`` and ``sp_off``, the crossing's offset in its step; the group's threshold
@@ -72,6 +73,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import textwrap
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -230,20 +232,23 @@ n_multi += int(cross > 1)
 """
 
 
-def _function(name: str, numpy_func, args: str, cpp: str, cython: str) -> Function:
-    """A Brian2 function of dimensionless floats (``args``: their names), implemented for numpy, C++ (standalone,
-    ``cpp`` is the returned expression) and Cython. The numpy implementation is registered as is: Brian2's
-    default wrapper checks units on every call, formatting the arrays into its error message each time,
-    which would dominate the run time."""
+def _function(name: str, numpy_func, args: str, cpp: str, cython: str, body: bool = False) -> Function:
+    """A Brian2 function of dimensionless floats (``args``: their names), implemented for numpy, C++ (standalone)
+    and Cython: ``cpp`` and ``cython`` are the returned expression, or the function's body if ``body`` (where
+    branches can skip work). The numpy implementation is registered as is: Brian2's default wrapper checks
+    units on every call, formatting the arrays into its error message each time, which would dominate the run
+    time."""
     names = args.split(", ")
     function = Function(numpy_func, arg_units=[1] * len(names), return_unit=1)
     function.implementations.add_implementation("numpy", numpy_func)
     cpp_args = ", ".join(f"const double {a}" for a in names)
+    cpp_body = cpp if body else f"return {cpp};"
     function.implementations.add_implementation(
-        "cpp", f"static inline double {name}({cpp_args}) {{ return {cpp}; }}", name=name)
+        "cpp", f"static inline double {name}({cpp_args}) {{ {cpp_body} }}", name=name)
     cython_args = ", ".join(f"double {a}" for a in names)
+    cython_body = textwrap.indent(cython if body else f"return {cython}", "    ")
     function.implementations.add_implementation(
-        "cython", f"cdef double {name}({cython_args}):\n    return {cython}\n", name=name)
+        "cython", f"cdef double {name}({cython_args}):\n{cython_body}\n", name=name)
     return function
 
 
@@ -274,16 +279,40 @@ def step_code(model: str, n_slots: int, newton_steps: int = NEWTON_STEPS) -> str
     return code
 
 
-def insertion_code(n_slots: int, source: str = "tin") -> str:
+def insertion_code(n_slots: int, source: str = "tin", payload: dict | None = None, merge: bool = False) -> str:
     """``on_pre``: insert the event (``{source}_pre``, ``w``) into the target's buffer, kept sorted by time (events
     at equal times keep their arrival order); a full buffer counts the lost event in ``n_over``. ``source`` is
-    ``tin`` for the input channels and ``sp_off`` for a presynaptic exact layer."""
-    lines = [f"x = {source}_pre", f"n_over_post += int(e{n_slots}_post < half_big)"]
+    ``tin`` for the input channels and ``sp_off`` for a presynaptic exact layer.
+
+    ``payload``: what an event stores besides its time, as ``{slot variable: expression}`` (the expressions may
+    use the event's offset ``x``); by default its weight, ``{"w": "w"}``. ``merge``: an event at the time of
+    one already in the buffer adds its payload to that slot's instead of taking a slot of its own, so a
+    step's slots count its distinct times."""
+    payload = payload or {"w": "w"}
+    lines = [f"x = {source}_pre"] + [f"{name}_in = {expression}" for name, expression in payload.items()]
+    full = f"int(e{n_slots}_post < half_big)"
+    if merge:
+        lines += ["same = int(e1_post == x)"] + [f"same += int(e{k}_post == x)" for k in range(2, n_slots + 1)]
+        full += " * int(same == 0)"
+    lines.append(f"n_over_post += {full}")
+
+    def unless_merged(name: str, k: int, inserted: str) -> str:
+        """Slot ``k``'s new ``name``: ``inserted``, or (``merge``, the time is present) the sum at its slot."""
+        if not merge:
+            return inserted
+        merged = f"e{k}_post" if name == "e" else f"{name}{k}_post + int(e{k}_post == x) * {name}_in"
+        return f"ifelse(same, {merged}, {inserted})"
+
     for k in range(n_slots, 1, -1):
-        lines += [f"keep = int(e{k}_post <= x)", f"take = int(e{k - 1}_post <= x)",
-                  f"w{k}_post = ifelse(keep, w{k}_post, ifelse(take, w, w{k - 1}_post))",
-                  f"e{k}_post = ifelse(keep, e{k}_post, ifelse(take, x, e{k - 1}_post))"]
-    lines += ["keep = int(e1_post <= x)", "w1_post = ifelse(keep, w1_post, w)", "e1_post = ifelse(keep, e1_post, x)"]
+        lines += [f"keep = int(e{k}_post <= x)", f"take = int(e{k - 1}_post <= x)"]
+        for name in [*payload, "e"]:
+            new = "x" if name == "e" else f"{name}_in"
+            lines.append(f"{name}{k}_post = " + unless_merged(
+                name, k, f"ifelse(keep, {name}{k}_post, ifelse(take, {new}, {name}{k - 1}_post))"))
+    lines.append("keep = int(e1_post <= x)")
+    for name in [*payload, "e"]:
+        new = "x" if name == "e" else f"{name}_in"
+        lines.append(f"{name}1_post = " + unless_merged(name, 1, f"ifelse(keep, {name}1_post, {new})"))
     return "\n".join(lines) + "\n"
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from . import kernel
 from .forward import LayerRun, simulate_layer
 from .neuron import Neuron, time_partials
 
@@ -33,7 +35,8 @@ def backward(run: LayerRun, grad_times: torch.Tensor, weight: torch.Tensor, in_s
              to_inputs: bool = True, bounded: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(∂L/∂weight, ∂L/∂in_times)`` given ``grad_times`` = the inter-neuron errors ∂L/∂times of ``run``
     (``∂L/∂in_times`` only ``to_inputs``); with the ``bounded`` partials of SFDFA if asked
-    (:func:`.neuron.time_partials`)."""
+    (:func:`.neuron.time_partials`). The sums over events run compiled on the CPU (:mod:`.kernel`), in torch
+    elsewhere (:func:`event_sums_torch`)."""
     f1, f2 = time_partials(run.a, run.x, run.exp_tau, neuron, bounded)
     delta = torch.where(torch.isfinite(run.times), grad_times, 0)
     # intra-neuron errors (Eqs. 88-89: ∂t^k/∂t^z = Δ e^{t^z/tau} f2^k / tau), last spike first
@@ -41,22 +44,50 @@ def backward(run: LayerRun, grad_times: torch.Tensor, weight: torch.Tensor, in_s
     for k in reversed(range(int(run.counts.max()) if delta.numel() else 0)):
         delta[..., k] += neuron.delta * run.exp_tau[..., k] * beta
         beta = beta + delta[..., k] * f2[..., k] / neuron.tau
-    batch, n, _ = delta.shape
+    sums = event_sums_compiled if weight.device.type == "cpu" else event_sums_torch
+    grad_weight, grad_events = sums(run, delta * f1, delta * f2, weight, in_shape[-1], neuron, to_inputs)
+    if grad_events is None:
+        return grad_weight, None
+    grad_in = torch.zeros(in_shape[0], in_shape[1] * in_shape[2], dtype=delta.dtype, device=delta.device)
+    grad_in.scatter_(1, run.order, grad_events)
+    return grad_weight, grad_in.view(in_shape)
+
+
+def event_sums_compiled(run: LayerRun, error_a: torch.Tensor, error_b: torch.Tensor, weight: torch.Tensor, k_in: int,
+                        neuron: Neuron, to_inputs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`event_sums_torch` by the compiled loops of :mod:`.kernel`, in float64."""
+    as64 = lambda tensor: tensor.detach().to(torch.float64).contiguous().numpy()
+    real_events = (run.exp_s > 0).sum(1)  # padding has e^{t/tau_s} = 0
+    arguments = (as64(error_a), as64(error_b), run.events.numpy(), run.counts.numpy(), (run.order // k_in).numpy(),
+                 as64(run.exp_s), as64(run.exp_m), real_events.numpy())
+    grad_weight = np.zeros(weight.shape)
+    kernel.weight_gradient(*arguments, grad_weight)
+    grad_events = None
+    if to_inputs:
+        grad_events = np.zeros(run.exp_s.shape)
+        kernel.event_gradient(*arguments, as64(weight), neuron.tau_s, neuron.tau, grad_events)
+        grad_events = torch.from_numpy(grad_events).to(error_a.dtype)
+    return torch.from_numpy(grad_weight).to(weight.dtype), grad_events
+
+
+def event_sums_torch(run: LayerRun, error_a: torch.Tensor, error_b: torch.Tensor, weight: torch.Tensor, k_in: int,
+                     neuron: Neuron, to_inputs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(∂L/∂weight, ∂L/∂t per input event)`` (Eqs. 79-81, 85) from the spikes' errors times ``f1``
+    (``error_a``) and ``f2`` (``error_b``); the second only ``to_inputs``."""
+    batch, n, _ = error_a.shape
     n_events = run.order.shape[1]
     # events in reverse time order from here on, so that the sums over later spikes are plain cumulative sums
     order, exp_s, exp_m = run.order.flip(1), run.exp_s.flip(1)[..., None], run.exp_m.flip(1)[..., None]
     spike_bin = (n_events - run.events).transpose(1, 2)
 
-    def after_each_event(factor: torch.Tensor) -> torch.Tensor:
-        """(batch, E, n): for each input event, latest first, the sum of ``δ factor`` over the spikes that
-        followed it."""
-        binned = torch.zeros(batch, n_events + 1, n, dtype=delta.dtype, device=delta.device)
-        binned.scatter_add_(1, spike_bin, (delta * factor).transpose(1, 2))
+    def after_each_event(error: torch.Tensor) -> torch.Tensor:
+        """(batch, E, n): for each input event, latest first, the sum of ``error`` over the spikes after it."""
+        binned = torch.zeros(batch, n_events + 1, n, dtype=error.dtype, device=error.device)
+        binned.scatter_add_(1, spike_bin, error.transpose(1, 2))
         return binned[:, :n_events].cumsum_(1)
 
-    later_a, later_b = after_each_event(f1), after_each_event(f2)
+    later_a, later_b = after_each_event(error_a), after_each_event(error_b)
     # each input event's contribution to the weight of its synapse (Eqs. 79-81) ...
-    _, n_in, k_in = in_shape
     source = order // k_in
     per_event = torch.mul(later_a, exp_s).sub_(later_b * exp_m)
     grad_weight = torch.zeros_like(weight.T).index_add_(0, source.flatten(), per_event.reshape(-1, n)).T
@@ -66,9 +97,7 @@ def backward(run: LayerRun, grad_times: torch.Tensor, weight: torch.Tensor, in_s
     incoming = weight.T[source]
     grad_events = (exp_s[..., 0] / neuron.tau_s * (incoming * later_a).sum(-1)
                    - exp_m[..., 0] / neuron.tau * (incoming * later_b).sum(-1))
-    grad_in = torch.zeros(batch, n_in * k_in, dtype=delta.dtype, device=delta.device)
-    grad_in.scatter_(1, order, grad_events)
-    return grad_weight, grad_in.view(in_shape)
+    return grad_weight, grad_events.flip(1)
 
 
 class SpikeLayer(torch.autograd.Function):

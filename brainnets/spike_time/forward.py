@@ -57,7 +57,12 @@ def sorted_events(in_times: torch.Tensor, neuron: Neuron) -> tuple[torch.Tensor,
                                                                      torch.Tensor]:
     """The events of ``in_times`` (batch, n_in, k_in) in time order, cut after the busiest sample's last:
     times, flat slots, ``e^{t/tau_s}`` and ``e^{t/tau}`` (both 0 for padding)."""
-    times, order = torch.sort(in_times.flatten(1), dim=1, stable=True)
+    # a spike layer's slots fill from the first, mostly not far: only the slots in use are sorted
+    k_in = in_times.shape[-1]
+    used = int(torch.isfinite(in_times).sum(-1).max()) if in_times.numel() else 0
+    times, order = torch.sort(in_times[..., :used].flatten(1), dim=1, stable=True)
+    if used < k_in:
+        order = order // used * k_in + order % used
     n_events = int(torch.isfinite(times).sum(1).max()) if times.numel() else 0
     times, order = times[:, :n_events], order[:, :n_events]
     real = torch.isfinite(times)

@@ -15,17 +15,6 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, inline="always")
-def _crossing(a: float, b: float, threshold: float, tau: float):
-    """:func:`brainnets.spike_time.neuron.crossing` for scalars: ``(t, x, e^{t/tau})``, ``t`` NaN if none."""
-    discriminant = b * b - 4 * a * threshold
-    x = math.sqrt(max(discriminant, 0.0))
-    exp_tau = 2 * a / (b + x) if b + x != 0 else math.inf
-    if discriminant >= 0 and a > 0 and b + x > 0:
-        return tau * math.log(exp_tau), x, exp_tau
-    return math.nan, x, exp_tau
-
-
 @numba.njit(parallel=True, cache=True)
 def simulate(times, source, exp_s, exp_m, n_events, weight, threshold, delta, tau, n_max, duration,
              out_times, out_a, out_x, out_exp_tau, out_events, overflow):
@@ -33,6 +22,7 @@ def simulate(times, source, exp_s, exp_m, n_events, weight, threshold, delta, ta
     ``exp_s``, ``exp_m``: (batch, E) sorted input events (time, presynaptic neuron, ``e^{t/tau_s}``,
     ``e^{t/tau}``), of which the first ``n_events[sample]`` are real; ``weight``: (n, n_in)."""
     batch, n = out_times.shape[0], out_times.shape[1]
+    exp_duration = math.exp(duration / tau)
     for job in numba.prange(batch * n):
         sample, cell = job // n, job % n
         a = b = 0.0
@@ -43,10 +33,22 @@ def simulate(times, source, exp_s, exp_m, n_events, weight, threshold, delta, ta
             a += w * exp_s[sample, z]
             b += w * exp_m[sample, z]
             last = max(last, times[sample, z])
-            end = times[sample, z + 1] if z + 1 < n_events[sample] else math.inf
-            end = min(end, duration)
             while True:
-                t, x, exp_tau = _crossing(a, b, threshold, tau)
+                # the closed form of brainnets.spike_time.neuron.crossing, step by step
+                discriminant = b * b - 4 * a * threshold
+                if a <= 0 or discriminant < 0:
+                    break
+                x = math.sqrt(discriminant)
+                if b + x <= 0:
+                    break
+                exp_tau = 2 * a / (b + x)
+                # most crossings lie beyond the next event: seen without a logarithm (e^{t/tau} grows with t;
+                # the margin covers e^{t/tau} of float32 inputs), then the rule itself, on t
+                exp_end = exp_m[sample, z + 1] if z + 1 < n_events[sample] else math.inf
+                if exp_tau > min(exp_end, exp_duration) * (1 + 1e-6):
+                    break
+                t = tau * math.log(exp_tau)
+                end = min(times[sample, z + 1] if z + 1 < n_events[sample] else math.inf, duration)
                 if not (t > last and t <= end):
                     break
                 if count == n_max:
@@ -62,6 +64,49 @@ def simulate(times, source, exp_s, exp_m, n_events, weight, threshold, delta, ta
                 count += 1
             if overflow[sample, cell]:
                 break
+
+
+@numba.njit(parallel=True, cache=True)
+def weight_gradient(error_a, error_b, events, counts, source, exp_s, exp_m, n_events, grad_weight):
+    """Add to ``grad_weight`` (n, n_in) each input event's contribution (Eqs. 79-81): the event's ``e^{t/tau_s}``
+    times the sum of ``error_a`` over the spikes after it, minus its ``e^{t/tau}`` times that of ``error_b``.
+    ``error_a``, ``error_b``, ``events``: (batch, n, n_max) per spike; ``counts``: (batch, n). One job per neuron
+    (its row of ``grad_weight``), walking each sample's events from the last to the first."""
+    batch, n = counts.shape
+    for cell in numba.prange(n):
+        for sample in range(batch):
+            k = counts[sample, cell] - 1
+            later_a = later_b = 0.0
+            for z in range(n_events[sample] - 1, -1, -1):
+                while k >= 0 and events[sample, cell, k] > z:
+                    later_a += error_a[sample, cell, k]
+                    later_b += error_b[sample, cell, k]
+                    k -= 1
+                if k == counts[sample, cell] - 1:
+                    continue  # no spike after this event
+                grad_weight[cell, source[sample, z]] += later_a * exp_s[sample, z] - later_b * exp_m[sample, z]
+
+
+@numba.njit(parallel=True, cache=True)
+def event_gradient(error_a, error_b, events, counts, source, exp_s, exp_m, n_events, weight, tau_s, tau,
+                   grad_events):
+    """Add to ``grad_events`` (batch, E) each input event's error (Eq. 85): over the neurons it reaches, its
+    weight times the sums of :func:`weight_gradient`, scaled by ``e^{t/tau_s}/tau_s`` and ``e^{t/tau}/tau``.
+    One job per sample."""
+    batch, n = counts.shape
+    for sample in numba.prange(batch):
+        for cell in range(n):
+            k = counts[sample, cell] - 1
+            later_a = later_b = 0.0
+            for z in range(n_events[sample] - 1, -1, -1):
+                while k >= 0 and events[sample, cell, k] > z:
+                    later_a += error_a[sample, cell, k]
+                    later_b += error_b[sample, cell, k]
+                    k -= 1
+                if k == counts[sample, cell] - 1:
+                    continue
+                grad_events[sample, z] += weight[cell, source[sample, z]] * (
+                    later_a * exp_s[sample, z] / tau_s - later_b * exp_m[sample, z] / tau)
 
 
 def buffers(batch: int, n: int, n_max: int) -> dict[str, np.ndarray]:
