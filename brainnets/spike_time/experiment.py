@@ -8,6 +8,7 @@ package in float32 and are evaluated in float64 (the spike times the Brian2 brid
 """
 from __future__ import annotations
 
+import copy
 import io
 import time
 from dataclasses import dataclass, field
@@ -84,12 +85,7 @@ class SpikingTraining:
 
     def reference_net(self) -> SpikingFC:
         """A float64 copy of the network: the reference whose spikes Brian2 re-simulates."""
-        net = SpikingFC([w.shape[1] for w in self.net.weights] + [self.net.weights[-1].shape[0]], self.net.neurons,
-                        self.net.n_max, self.net.duration, dtype=torch.float64)
-        with torch.no_grad():
-            for copy, weight in zip(net.weights, self.net.weights):
-                copy.copy_(weight)
-        return net
+        return copy.deepcopy(self.net).to(torch.float64)
 
     def test_accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
         x, y = self.inputs(images, labels, torch.float64)

@@ -1,10 +1,12 @@
-"""The event loop of :mod:`brainnets.spike_time.forward` compiled for the CPU (numba), one job per (sample, neuron).
+"""The loops of :mod:`brainnets.spike_time` compiled for the CPU (numba): the forward event loop, one job per
+(sample, neuron), and the backward pass's sums over events, one job per neuron or per sample.
 
-This is the thesis' simulator design (Sec 3.6.6: one GPU thread per sample and neuron walking through the
-sorted input events) on CPU threads. Each job keeps its neuron's ``a`` and ``b`` as scalars, so the cost is
-one pass over the sample's events per neuron, with no tensor allocated per event. It computes in float64
-whatever the storage dtype; the rule it applies, step by step, is the one of the vectorised torch loop
-(:func:`brainnets.spike_time.forward.simulate_layer_torch`), and the tests hold the two equal.
+The forward loop is the thesis' simulator design (Sec 3.6.6: one GPU thread per sample and neuron walking
+through the sorted input events) on CPU threads. Each job keeps its neuron's ``a`` and ``b`` as scalars, so the
+cost is one pass over the sample's events per neuron, with no tensor allocated per event. Everything computes
+in float64 whatever the storage dtype; the rules are those of the vectorised torch versions used on other
+devices (:func:`brainnets.spike_time.forward.simulate_layer_torch`, :func:`brainnets.spike_time.bats.event_sums_torch`),
+and the tests hold each pair equal.
 """
 from __future__ import annotations
 
@@ -66,6 +68,17 @@ def simulate(times, source, exp_s, exp_m, n_events, weight, threshold, delta, ta
                 break
 
 
+@numba.njit(cache=True, inline="always")
+def _later_errors(error_a, error_b, events, sample, cell, z, k, later_a, later_b):
+    """Walking a neuron's spikes backwards from ``k``: add the errors of those that followed input event ``z``
+    to the sums ``later_a``, ``later_b``; return the next spike to look at and the sums."""
+    while k >= 0 and events[sample, cell, k] > z:
+        later_a += error_a[sample, cell, k]
+        later_b += error_b[sample, cell, k]
+        k -= 1
+    return k, later_a, later_b
+
+
 @numba.njit(parallel=True, cache=True)
 def weight_gradient(error_a, error_b, events, counts, source, exp_s, exp_m, n_events, grad_weight):
     """Add to ``grad_weight`` (n, n_in) each input event's contribution (Eqs. 79-81): the event's ``e^{t/tau_s}``
@@ -75,16 +88,11 @@ def weight_gradient(error_a, error_b, events, counts, source, exp_s, exp_m, n_ev
     batch, n = counts.shape
     for cell in numba.prange(n):
         for sample in range(batch):
-            k = counts[sample, cell] - 1
-            later_a = later_b = 0.0
+            k, later_a, later_b = counts[sample, cell] - 1, 0.0, 0.0
             for z in range(n_events[sample] - 1, -1, -1):
-                while k >= 0 and events[sample, cell, k] > z:
-                    later_a += error_a[sample, cell, k]
-                    later_b += error_b[sample, cell, k]
-                    k -= 1
-                if k == counts[sample, cell] - 1:
-                    continue  # no spike after this event
-                grad_weight[cell, source[sample, z]] += later_a * exp_s[sample, z] - later_b * exp_m[sample, z]
+                k, later_a, later_b = _later_errors(error_a, error_b, events, sample, cell, z, k, later_a, later_b)
+                if k < counts[sample, cell] - 1:  # some spike followed this event
+                    grad_weight[cell, source[sample, z]] += later_a * exp_s[sample, z] - later_b * exp_m[sample, z]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -96,17 +104,12 @@ def event_gradient(error_a, error_b, events, counts, source, exp_s, exp_m, n_eve
     batch, n = counts.shape
     for sample in numba.prange(batch):
         for cell in range(n):
-            k = counts[sample, cell] - 1
-            later_a = later_b = 0.0
+            k, later_a, later_b = counts[sample, cell] - 1, 0.0, 0.0
             for z in range(n_events[sample] - 1, -1, -1):
-                while k >= 0 and events[sample, cell, k] > z:
-                    later_a += error_a[sample, cell, k]
-                    later_b += error_b[sample, cell, k]
-                    k -= 1
-                if k == counts[sample, cell] - 1:
-                    continue
-                grad_events[sample, z] += weight[cell, source[sample, z]] * (
-                    later_a * exp_s[sample, z] / tau_s - later_b * exp_m[sample, z] / tau)
+                k, later_a, later_b = _later_errors(error_a, error_b, events, sample, cell, z, k, later_a, later_b)
+                if k < counts[sample, cell] - 1:
+                    grad_events[sample, z] += weight[cell, source[sample, z]] * (
+                        later_a * exp_s[sample, z] / tau_s - later_b * exp_m[sample, z] / tau)
 
 
 def buffers(batch: int, n: int, n_max: int) -> dict[str, np.ndarray]:
