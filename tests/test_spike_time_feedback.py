@@ -1,11 +1,13 @@
 """Spiking DFA and SFDFA (brainnets.spike_time.feedback; Bacho 2023, ch. 5) and the spike-time training command."""
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
 from brainnets.cli import main
+from brainnets.spike_time import experiment
 from brainnets.spike_time.bats import backward
 from brainnets.spike_time.feedback import Feedback, direct_feedback_gradients, grades, update_feedback
 from brainnets.spike_time.forward import simulate_layer
@@ -122,17 +124,34 @@ def test_dfa_hidden_update_uses_the_fixed_feedback(rng):
     torch.testing.assert_close(net.weights[0].grad, expected)
 
 
+def stop_after_first(save):
+    """A checkpoint writer that writes the first checkpoint, then stops the run as a kill would."""
+    def first_then_stop(*args):
+        save(*args)
+        raise KeyboardInterrupt
+    return first_then_stop
+
+
 def test_spike_time_command_trains_resumes_and_refuses_a_finished_run(tmp_path, torch_one_thread):
-    """Two epochs on 200 images, killed after the first by asking for one and resumed to two; the result file
-    names the method, the thesis' accuracy and the training speed; a finished run is never overwritten."""
-    out = tmp_path / "run"
+    """Two epochs on 200 images, killed after the first (its checkpoint kept) and resumed: the same weights as
+    two epochs in one go; the result file names the method, the thesis' accuracy and the training speed; a
+    finished run is never overwritten."""
     common = ["spike-time", "--method", "sfdfa", "--arch", "40-10", "--train", "200", "--test", "100",
-              "--brian2-images", "0", "--quiet", "--out", str(out)]
-    assert main(common + ["--epochs", "1"]) == 0
+              "--brian2-images", "0", "--quiet", "--epochs", "2"]
+    whole, out = tmp_path / "whole", tmp_path / "run"
+    assert main(common + ["--out", str(whole)]) == 0
+    with mock.patch.object(experiment, "save_checkpoint", side_effect=stop_after_first(experiment.save_checkpoint)):
+        with pytest.raises(KeyboardInterrupt):
+            main(common + ["--out", str(out)])
+    assert main(common + ["--out", str(out)]) == 2      # not empty: only --resume continues it
+    assert main(common + ["--out", str(out), "--resume"]) == 0
     first = json.loads((out / "metrics.json").read_text())
-    assert first["epochs"] == 1 and first["arch"] == "40-10" and first["thesis_accuracy"] == 0.9856
+    assert first["epochs"] == 2 and first["arch"] == "40-10" and first["thesis_accuracy"] == 0.9856
+    untimed = lambda history: [{k: v for k, v in record.items() if k != "train_seconds"} for record in history]
+    assert untimed(first["history"]) == untimed(json.loads((whole / "metrics.json").read_text())["history"])
+    assert torch.equal(torch.load(out / "network.pt")["weights"][0], torch.load(whole / "network.pt")["weights"][0])
     assert first["images_per_second"] > 0 and 0 <= first["active_hidden_fraction"] <= 1
-    assert main(common + ["--epochs", "2"]) == 2        # finished: refused
+    assert main(common + ["--out", str(out), "--resume"]) == 2        # finished: refused
     assert (out / "training.png").exists() and (out / "raster.png").exists()
     assert main(["study", "spike-time-summary", str(out), "--out", str(tmp_path / "results")]) == 0
     row, = json.loads((tmp_path / "results" / "summary.json").read_text())["rows"]

@@ -104,7 +104,7 @@ def train_epoch(net: SpikingFC, optimizer: torch.optim.Optimizer, section: dict,
         overflow = torch.cat([layer.overflow.flatten(1) for layer in layers], 1).to(torch.float64)
         totals += len(batch) * np.array([loss.item(), (predict(layers[-1]) == labels[batch]).double().mean().item(),
                                          hidden.mean().item(), overflow.mean().item()])
-    return dict(zip(("loss", "accuracy", "hidden_spikes", "overflow"), totals / len(labels)))
+    return dict(zip(("loss", "accuracy", "hidden_spikes", "overflow"), (totals / len(labels)).tolist()))
 
 
 @torch.no_grad()
