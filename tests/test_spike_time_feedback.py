@@ -1,5 +1,7 @@
 """Spiking DFA and SFDFA (brainnets.spike_time.feedback; Bacho 2023, ch. 5) and the spike-time training command."""
+import gc
 import json
+import weakref
 from unittest import mock
 
 import numpy as np
@@ -165,3 +167,24 @@ def test_gradcheck_study_writes_its_file(tmp_path):
     result = json.loads(out.read_text())
     assert result["bats"]["max_relative_error"] < 1e-6 and result["fast_deep"]["max_relative_error"] < 1e-6
     assert result["bats"]["entries_checked"] > 50
+
+
+def test_no_graph_reaches_the_feedback_and_no_cycle_holds_a_batch(rng):
+    """Memory stays flat over a long training: SFDFA's feedback never joins an autograd graph (each batch's
+    would chain onto the last), and a BATS layer's output is freed as soon as it is dropped, without waiting
+    for the garbage collector (its autograd context holds the times through save_for_backward, not a cycle)."""
+    net = SpikingFC([12, 15, 4], [NEURON, NEURON], [30, 30], duration=0.3, init=(-0.2, 0.8),
+                    generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    section = dict(target_true=15, target_false=3, alpha=0.1, reg=0.1, n_hat=0.2)
+    feedback = Feedback(net, "sfdfa", torch.Generator().manual_seed(0))
+    direct_feedback_gradients(section, feedback)(net, random_inputs(rng), torch.tensor([0, 1, 2, 3]), None)
+    assert not feedback[0].requires_grad and feedback[0].grad_fn is None
+    gc.disable()
+    try:
+        layers = net(random_inputs(rng))
+        times = weakref.ref(layers[0].times)
+        torch.where(torch.isfinite(layers[-1].times), layers[-1].times, 0).sum().backward()
+        del layers
+        assert times() is None
+    finally:
+        gc.enable()

@@ -20,6 +20,7 @@ spikes after it. The cost is linear in the number of events rather than in pairs
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -108,16 +109,19 @@ class SpikeLayer(torch.autograd.Function):
     def forward(ctx, in_times, weight, neuron: Neuron, n_max: int, duration: float):
         """Simulate the layer, keeping what the backward pass needs."""
         run = simulate_layer(in_times, weight, neuron, n_max, duration)
-        ctx.run, ctx.neuron, ctx.in_shape = run, neuron, in_times.shape
-        ctx.save_for_backward(weight)
+        # the output times go through save_for_backward: kept on ctx they would make a reference cycle (output ->
+        # its grad_fn -> ctx -> output) that only the garbage collector frees, batches of tensors too late
+        ctx.run, ctx.neuron, ctx.in_shape = dataclasses.replace(run, times=None), neuron, in_times.shape
+        ctx.save_for_backward(weight, run.times)
         ctx.mark_non_differentiable(run.overflow, run.events)
         return run.times, run.overflow, run.events
 
     @staticmethod
     def backward(ctx, grad_times, _overflow, _events):
         """The BATS gradients of the input times and the weights."""
-        (weight,) = ctx.saved_tensors
-        grad_weight, grad_in = backward(ctx.run, grad_times, weight, ctx.in_shape, ctx.neuron, ctx.needs_input_grad[0])
+        weight, times = ctx.saved_tensors
+        run = dataclasses.replace(ctx.run, times=times)
+        grad_weight, grad_in = backward(run, grad_times, weight, ctx.in_shape, ctx.neuron, ctx.needs_input_grad[0])
         return grad_in, grad_weight, None, None, None
 
 

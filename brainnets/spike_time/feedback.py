@@ -105,6 +105,7 @@ def direct_feedback_gradients(section: dict, feedback: Feedback, bounded: bool =
     """The weight updates of spiking DFA or SFDFA (``feedback.method``) for the section's spike-count loss,
     regulariser ``reg`` / ``n_hat`` and feedback rate ``alpha``; SFDFA's feedback is updated first (Alg. 7)."""
 
+    @torch.no_grad()  # the updates are computed, not differentiated: no graph may reach the feedback buffers
     def gradients(net: SpikingFC, in_times: torch.Tensor, labels: torch.Tensor, generator: torch.Generator):
         runs = net.simulate(in_times)
         delta_out, loss = output_errors(runs[-1], labels, section)

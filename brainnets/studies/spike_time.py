@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     check_run_folder(out, args.resume, checkpoint)
     out.mkdir(parents=True, exist_ok=True)
     hold_folder(out)
+    origin = provenance()  # the code this run (or its resumption) starts with
     if args.threads:
         from ..spike_time.kernel import set_threads
         set_threads(args.threads)
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                "train_seconds": progress.train_seconds,
                "images_per_second": progress.epochs * len(train_set.labels) / progress.train_seconds,
                "n_train": len(train_set.labels), "n_test": len(test_set.labels), "torch_threads": torch.get_num_threads(),
-               "history": progress.history, "model_file": record["model_file"], **provenance(),
+               "history": progress.history, "model_file": record["model_file"], **origin,
                "command": command_line_of(["spike-time"], options_given(args, add_arguments))}
     if not record["dense"]:
         metrics.update(spiking_checks(training, test_set, args, out))
