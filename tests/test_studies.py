@@ -40,7 +40,8 @@ def test_study_lists_every_study(capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in STUDIES)
     assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "kill-resume",
-                            "nest-precise", "revote", "crosscheck-example", "peers"}
+                            "nest-precise", "revote", "crosscheck-example", "peers", "spike-time-gradcheck",
+                            "spike-time-bench", "spike-time-summary"}
 
 
 def test_ablation_collects_the_three_variants(tmp_path, fake_arms):
