@@ -188,3 +188,17 @@ def test_no_graph_reaches_the_feedback_and_no_cycle_holds_a_batch(rng):
         assert times() is None
     finally:
         gc.enable()
+
+
+def test_validation_images_choose_the_epoch_kept(tmp_path, torch_one_thread):
+    """With --validation the epoch that scores best on held-out training images is the one tested and saved."""
+    out = tmp_path / "run"
+    assert main(["spike-time", "--method", "bats", "--arch", "30-10", "--train", "300", "--validation", "100",
+                 "--test", "100", "--epochs", "3", "--brian2-images", "0", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    scores = [record["validation_accuracy"] for record in metrics["history"]]
+    assert metrics["selected_epoch"] == 1 + scores.index(max(scores)) and metrics["n_validation"] == 100
+    assert metrics["test_accuracy"] == metrics["history"][metrics["selected_epoch"] - 1]["test_accuracy"]
+    assert metrics["n_train"] == 200
+    assert main(["spike-time", "--method", "bats", "--validation", "300", "--train", "300", "--out",
+                 str(tmp_path / "bad")]) == 2

@@ -152,18 +152,27 @@ class DenseTraining:
 
 @dataclass
 class Progress:
-    """What a checkpoint holds beside the training's state: epochs done, their records, training seconds."""
+    """What a checkpoint holds beside the training's state: epochs done, their records, training seconds, and
+    (with validation images) the state after the epoch that scored best on them."""
 
     epochs: int = 0
     history: list = field(default_factory=list)
     train_seconds: float = 0.0
+    best: dict | None = None
+
+    @property
+    def selected(self) -> dict:
+        """The record of the epoch whose network is kept: the best on validation, else the last."""
+        if self.best is None:
+            return self.history[-1]
+        return self.history[self.best["epoch"] - 1]
 
 
 def save_checkpoint(path, training, progress: Progress) -> None:
     from ..checkpoint import write_bytes_atomic
     buffer = io.BytesIO()
     torch.save({"training": training.state(), "epochs": progress.epochs, "history": progress.history,
-                "train_seconds": progress.train_seconds}, buffer)
+                "train_seconds": progress.train_seconds, "best": progress.best}, buffer)
     write_bytes_atomic(path, buffer.getvalue())
 
 
@@ -175,12 +184,14 @@ def load_checkpoint(path, training) -> Progress:
         raise CorruptFileError(f"{path}: truncated or corrupt checkpoint ({error}); start again in a new folder") \
             from None
     training.load(saved["training"])
-    return Progress(saved["epochs"], saved["history"], saved["train_seconds"])
+    return Progress(saved["epochs"], saved["history"], saved["train_seconds"], saved.get("best"))
 
 
 def train(training, train_set, test_set, epochs: int, checkpoint=None, progress: Progress | None = None,
-          show_progress: bool = True, on_epoch=None) -> Progress:
-    """Train until ``epochs`` are done, testing after each and checkpointing it (``checkpoint``: a path)."""
+          show_progress: bool = True, on_epoch=None, validation_set=None) -> Progress:
+    """Train until ``epochs`` are done, testing after each and checkpointing it (``checkpoint``: a path). With a
+    ``validation_set`` (images held out of training) each epoch is also scored on it and the best one's state is
+    kept (:attr:`Progress.best`); :func:`keep_selected` restores it."""
     from tqdm import tqdm
     progress = progress or Progress()
     for epoch in tqdm(range(progress.epochs, epochs), desc="epochs", initial=progress.epochs, total=epochs,
@@ -190,6 +201,11 @@ def train(training, train_set, test_set, epochs: int, checkpoint=None, progress:
         progress.train_seconds += time.perf_counter() - start
         record.update(epoch=epoch + 1, test_accuracy=training.test_accuracy(test_set.images, test_set.labels),
                       train_seconds=progress.train_seconds)
+        if validation_set is not None:
+            record["validation_accuracy"] = training.test_accuracy(validation_set.images, validation_set.labels)
+            if progress.best is None or record["validation_accuracy"] > progress.best["validation_accuracy"]:
+                progress.best = {"epoch": epoch + 1, "validation_accuracy": record["validation_accuracy"],
+                                 "state": copy.deepcopy(training.state())}
         progress.history.append(record)
         progress.epochs = epoch + 1
         if checkpoint is not None:
@@ -197,3 +213,9 @@ def train(training, train_set, test_set, epochs: int, checkpoint=None, progress:
         if on_epoch is not None:
             on_epoch(record)
     return progress
+
+
+def keep_selected(training, progress: Progress) -> None:
+    """Put the network of the selected epoch (:attr:`Progress.selected`) back into ``training``."""
+    if progress.best is not None:
+        training.load(progress.best["state"])

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the model file's epochs")
     parser.add_argument("--train", type=int, default=60000, help="training images (the first K)")
     parser.add_argument("--test", type=int, default=10000, help="test images")
+    parser.add_argument("--validation", type=int, default=0,
+                        help="hold the last N training images out of training; the epoch that scores best on them "
+                             "is the one kept, tested and checked in Brian2 (default: none, the last epoch)")
     parser.add_argument("--init", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="spiking: uniform weight initialisation (default: the model file's; Fast & Deep is "
                              "evaluated with U(0, 1) and U(-1, 1) in the thesis)")
@@ -110,19 +113,25 @@ def run(args: argparse.Namespace) -> int:
         from ..spike_time.kernel import set_threads
         set_threads(args.threads)
     train_set = load_images(args.dataset, "train", args.data)[:args.train]
+    if not 0 <= args.validation < len(train_set.labels):
+        raise ValueError(f"--validation {args.validation}: give 0 (none) up to {len(train_set.labels) - 1} images")
+    validation_set = train_set[len(train_set.labels) - args.validation:] if args.validation else None
+    train_set = train_set[:len(train_set.labels) - args.validation]
     test_set = load_images(args.dataset, "test", args.data)[:args.test]
     n_inputs, n_classes = int(np.prod(train_set.images.shape[1:])), int(train_set.labels.max()) + 1
     training, record = new_training(args, n_inputs, n_classes)
     epochs = args.epochs or record["epochs"]
     progress = experiment.load_checkpoint(checkpoint, training) if args.resume else None
     progress = experiment.train(training, train_set, test_set, epochs, checkpoint, progress, not args.quiet,
-                                on_epoch=None if args.quiet else report_epoch)
+                                on_epoch=None if args.quiet else report_epoch, validation_set=validation_set)
+    experiment.keep_selected(training, progress)
 
     arch = "-".join(map(str, record["sizes"]))
     metrics = {"method": args.method, "dataset": args.dataset, "arch": arch, "dense": record["dense"],
                "init": record.get("constants", {}).get("init"),
                "epochs": progress.epochs, "thesis_epochs": record["epochs"],
-               "test_accuracy": progress.history[-1]["test_accuracy"],
+               "test_accuracy": progress.selected["test_accuracy"], "selected_epoch": progress.selected["epoch"],
+               "last_epoch_test_accuracy": progress.history[-1]["test_accuracy"], "n_validation": args.validation,
                "thesis_accuracy": experiment.thesis_accuracy(args.method, args.dataset, record["dense"],
                                                              len(record["sizes"])),
                "train_seconds": progress.train_seconds,

@@ -17,8 +17,9 @@ from ..provenance import command_line_of, options_given
 
 #: The columns of summary.json, in the issue's order, then the context of each run.
 COLUMNS = ("method", "dataset", "arch", "dense", "init", "epochs", "thesis_epochs", "test_accuracy", "thesis_accuracy",
-           "train_seconds", "images_per_second", "brian2_images", "brian2_count_mismatches", "brian2_max_abs_dt_rel",
-           "active_hidden_fraction", "active_hidden_fraction_std", "torch_threads", "git_commit", "command")
+           "selected_epoch", "last_epoch_test_accuracy", "n_validation", "train_seconds", "images_per_second",
+           "brian2_images", "brian2_count_mismatches", "brian2_max_abs_dt_rel", "active_hidden_fraction",
+           "active_hidden_fraction_std", "torch_threads", "git_commit", "command")
 #: Thesis Sec 3.7.4: the fraction of hidden neurons active per MNIST test image.
 THESIS_SPARSITY = {"bats": 0.07, "fast_deep_u(-1,1)": 0.24}
 
