@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from . import kernel
-from .forward import LayerRun, simulate_layer
+from .forward import LayerRun, simulate_layer, spike_counts
 from .neuron import Neuron, time_partials
 
 
@@ -136,7 +136,7 @@ class Spikes:
 
     @property
     def counts(self) -> torch.Tensor:
-        return torch.isfinite(self.times).sum(-1)
+        return spike_counts(self.times)
 
 
 def spike_layer(in_times: torch.Tensor, weight: torch.Tensor, neuron: Neuron, n_max: int,

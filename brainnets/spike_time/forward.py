@@ -50,7 +50,12 @@ class LayerRun:
 
     @property
     def counts(self) -> torch.Tensor:
-        return torch.isfinite(self.times).sum(-1)
+        return spike_counts(self.times)
+
+
+def spike_counts(times: torch.Tensor) -> torch.Tensor:
+    """Spikes per neuron of spike-time buffers (..., n_max; inf = empty slot)."""
+    return torch.isfinite(times).sum(-1)
 
 
 def sorted_events(in_times: torch.Tensor, neuron: Neuron) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
