@@ -202,3 +202,16 @@ def test_validation_images_choose_the_epoch_kept(tmp_path, torch_one_thread):
     assert metrics["n_train"] == 200
     assert main(["spike-time", "--method", "bats", "--validation", "300", "--train", "300", "--out",
                  str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_thresholds_option_overrides_the_model_file(tmp_path, torch_one_thread):
+    """--thresholds sets each layer's threshold (recorded in metrics.json); a wrong count is one clear error."""
+    out = tmp_path / "run"
+    assert main(["spike-time", "--method", "fast_deep", "--arch", "20-10", "--init", "-1", "1", "--thresholds",
+                 "0.3", "1.1", "--train", "100", "--test", "50", "--epochs", "1", "--brian2-images", "0", "--quiet",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["thresholds"] == [0.3, 1.1] and metrics["init"] == [-1.0, 1.0]
+    assert main(["spike-time", "--method", "fast_deep", "--thresholds", "0.3", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="spiking: uniform weight initialisation (default: the model file's; Fast & Deep is "
                              "evaluated with U(0, 1) and U(-1, 1) in the thesis)")
+    parser.add_argument("--thresholds", type=float, nargs="+", metavar="THETA", default=None,
+                        help="spiking: firing threshold of each layer, hidden first (default: the model file's)")
     parser.add_argument("--local-gradient", choices=("exact", "bounded"), default=None,
                         help="DFA / SFDFA: Eq. 161 or the bounded Eq. 162 (default: the model file's)")
     parser.add_argument("--brian2-images", type=int, default=1000, help="test images re-simulated in Brian2")
@@ -91,6 +93,11 @@ def new_training(args, n_inputs: int, n_classes: int):
         section = {**section, "local_gradient": args.local_gradient}
     if args.init:
         section = {**section, "init": list(args.init)}
+    if args.thresholds:
+        if len(args.thresholds) != len(section["hidden"]) + 1 or min(args.thresholds) <= 0:
+            raise ValueError(f"--thresholds {' '.join(map(str, args.thresholds))}: give one positive threshold per "
+                             f"layer ({len(section['hidden']) + 1} for this network)")
+        section = {**section, "thresholds": list(args.thresholds)}
     training = experiment.SpikingTraining.new(args.method, section, config["encoding"], n_inputs, n_classes,
                                               args.seed)
     return training, {"model_file": "bacho2024_bats", "section": f"{args.dataset}_{args.method}",
@@ -106,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
     check_run_folder(out, args.resume, checkpoint)
-    out.mkdir(parents=True, exist_ok=True)
-    hold_folder(out)
     origin = provenance()  # the code this run (or its resumption) starts with
     if args.threads:
         from ..spike_time.kernel import set_threads
@@ -120,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     test_set = load_images(args.dataset, "test", args.data)[:args.test]
     n_inputs, n_classes = int(np.prod(train_set.images.shape[1:])), int(train_set.labels.max()) + 1
     training, record = new_training(args, n_inputs, n_classes)
+    out.mkdir(parents=True, exist_ok=True)  # only once every option has been checked: bad input leaves no folder
+    hold_folder(out)
     epochs = args.epochs or record["epochs"]
     progress = experiment.load_checkpoint(checkpoint, training) if args.resume else None
     progress = experiment.train(training, train_set, test_set, epochs, checkpoint, progress, not args.quiet,
@@ -129,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     arch = "-".join(map(str, record["sizes"]))
     metrics = {"method": args.method, "dataset": args.dataset, "arch": arch, "dense": record["dense"],
                "init": record.get("constants", {}).get("init"),
+               "thresholds": record.get("constants", {}).get("thresholds"),
                "epochs": progress.epochs, "thesis_epochs": record["epochs"],
                "test_accuracy": progress.selected["test_accuracy"], "selected_epoch": progress.selected["epoch"],
                "last_epoch_test_accuracy": progress.history[-1]["test_accuracy"], "n_validation": args.validation,
