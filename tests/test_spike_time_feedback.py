@@ -205,13 +205,16 @@ def test_validation_images_choose_the_epoch_kept(tmp_path, torch_one_thread):
     assert not (tmp_path / "bad").exists()
 
 
-def test_thresholds_option_overrides_the_model_file(tmp_path, torch_one_thread):
-    """--thresholds sets each layer's threshold (recorded in metrics.json); a wrong count is one clear error."""
+def test_thresholds_and_output_init_override_the_model_file(tmp_path, torch_one_thread):
+    """--thresholds sets each layer's threshold and --output-init the output layer's initial weights (both recorded
+    in metrics.json); a wrong count of thresholds is one clear error."""
     out = tmp_path / "run"
-    assert main(["spike-time", "--method", "fast_deep", "--arch", "20-10", "--init", "-1", "1", "--thresholds",
-                 "0.3", "1.1", "--train", "100", "--test", "50", "--epochs", "1", "--brian2-images", "0", "--quiet",
+    assert main(["spike-time", "--method", "fast_deep", "--arch", "20-10", "--init", "-1", "1", "--output-init", "0",
+                 "1", "--thresholds", "0.3", "1.1", "--train", "100", "--test", "50", "--epochs", "1", "--brian2-images", "0", "--quiet",
                  "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["thresholds"] == [0.3, 1.1] and metrics["init"] == [-1.0, 1.0]
+    assert metrics["thresholds"] == [0.3, 1.1] and metrics["init"] == [-1.0, 1.0] and metrics["output_init"] == [0, 1]
+    net = SpikingFC([784, 20, 10], [NEURON, NEURON], [1, 1], init=(-1.0, 1.0), output_init=(0.0, 1.0))
+    assert net.weights[0].min() < -0.9 and net.weights[1].min() >= 0.0
     assert main(["spike-time", "--method", "fast_deep", "--thresholds", "0.3", "--out", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()

@@ -27,14 +27,14 @@ class SpikingFC(nn.Module):
 
     def __init__(self, sizes: list[int], neurons: list[Neuron], n_max: list[int], duration: float = math.inf,
                  init: tuple[float, float] = (-1.0, 1.0), generator: torch.Generator | None = None,
-                 dtype: torch.dtype = torch.float64):
+                 dtype: torch.dtype = torch.float64, output_init: tuple[float, float] | None = None):
         super().__init__()
         if not len(sizes) - 1 == len(neurons) == len(n_max):
             raise ValueError(f"{len(sizes) - 1} layers, {len(neurons)} neurons, {len(n_max)} buffer sizes")
-        low, high = init
+        inits = [init] * (len(sizes) - 2) + [output_init or init]
         self.weights = nn.ParameterList([
             nn.Parameter(torch.rand(n_out, n_in, generator=generator, dtype=dtype) * (high - low) + low)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])])
+            for n_in, n_out, (low, high) in zip(sizes[:-1], sizes[1:], inits)])
         self.neurons, self.n_max, self.duration = list(neurons), list(n_max), duration
 
     @classmethod
@@ -42,7 +42,9 @@ class SpikingFC(nn.Module):
         """The network of a model section of ``bacho2024_bats.toml``."""
         sizes = [n_inputs, *section["hidden"], n_classes]
         neurons = [Neuron.from_bats(section["tau_s"], theta) for theta in section["thresholds"]]
-        return cls(sizes, neurons, section["n_max"], section["duration"], tuple(section["init"]), **kwargs)
+        output_init = tuple(section["output_init"]) if "output_init" in section else None
+        return cls(sizes, neurons, section["n_max"], section["duration"], tuple(section["init"]),
+                   output_init=output_init, **kwargs)
 
     def forward(self, in_times: torch.Tensor) -> list[Spikes]:
         layers = []

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="spiking: uniform weight initialisation (default: the model file's; Fast & Deep is "
                              "evaluated with U(0, 1) and U(-1, 1) in the thesis)")
+    parser.add_argument("--output-init", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                        help="spiking: uniform initialisation of the output layer alone (default: as --init)")
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="THETA", default=None,
                         help="spiking: firing threshold of each layer, hidden first (default: the model file's)")
     parser.add_argument("--local-gradient", choices=("exact", "bounded"), default=None,
@@ -93,6 +95,8 @@ def new_training(args, n_inputs: int, n_classes: int):
         section = {**section, "local_gradient": args.local_gradient}
     if args.init:
         section = {**section, "init": list(args.init)}
+    if args.output_init:
+        section = {**section, "output_init": list(args.output_init)}
     if args.thresholds:
         if len(args.thresholds) != len(section["hidden"]) + 1 or min(args.thresholds) <= 0:
             raise ValueError(f"--thresholds {' '.join(map(str, args.thresholds))}: give one positive threshold per "
@@ -136,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     arch = "-".join(map(str, record["sizes"]))
     metrics = {"method": args.method, "dataset": args.dataset, "arch": arch, "dense": record["dense"],
                "init": record.get("constants", {}).get("init"),
+               "output_init": record.get("constants", {}).get("output_init"),
                "thresholds": record.get("constants", {}).get("thresholds"),
                "epochs": progress.epochs, "thesis_epochs": record["epochs"],
                "test_accuracy": progress.selected["test_accuracy"], "selected_epoch": progress.selected["epoch"],
