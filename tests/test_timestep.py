@@ -344,3 +344,35 @@ def test_jiang_network_on_snntorch_neurons_equals_ours():
         torch.testing.assert_close(a, b)
     with pytest.raises(ValueError, match="snnTorch"):
         lif_factory(read_toml("rathi2021_stdb"), snntorch=True)
+
+
+@pytest.mark.parametrize("model", ["rathi2021_diet", "jiang2024_noise"])
+def test_stream_in_pieces_equals_one_forward_pass(model):
+    """A simulation delivered in pieces (soft or hard reset, leaky neurons, a leaky output) gives the potentials
+    and spike counts of one forward pass over all steps."""
+    document = read_toml(model)
+    document = {**document, "neuron": {**document["neuron"], "leak": 0.8}}
+    torch.manual_seed(4)
+    net = TimestepNet("3C3-AP2-10-4", (1, 6, 6), lif_factory(document, dtype=torch.float64), bias=True,
+                      output_leak=0.9).double()
+    x = torch.rand(13, 5, 1, 6, 6, dtype=torch.float64) * 2
+    with torch.no_grad():
+        whole = net(x)[-1]
+    counts = [c.clone() for c in net.layer_spikes]
+    assert counts[0].sum() > 0 and counts[1].sum() > 0
+    out = net.stream([x[:4], x[4:5], x[5:13]])
+    torch.testing.assert_close(out, whole, rtol=1e-12, atol=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(net.layer_spikes, counts))
+    seen = []
+    assert net.stream([x[:4], x[4:]], probe=lambda index, current: seen.append((index, len(current))) or index == 1) is None
+    assert seen == [(0, 4), (1, 4), (0, 9), (1, 9)]
+
+
+def test_stream_runs_the_ann_and_refuses_to_resume_snntorch_layers():
+    ann = TimestepNet("4-3", (5,), lambda index: torch.nn.ReLU())
+    x = torch.rand(1, 2, 5)
+    torch.testing.assert_close(ann.stream([x]), ann(x)[-1])
+    jiang = read_toml("jiang2024_noise")
+    theirs = TimestepNet("4-3", (5,), lif_factory(jiang, snntorch=True))
+    with pytest.raises(ValueError, match="one piece"):
+        theirs.stream([x, x])

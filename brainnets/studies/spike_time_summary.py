@@ -1,7 +1,7 @@
 """Collect finished ``brainnets spike-time`` runs into summary.json (one row per run) and sparsity.json.
 
 sparsity.json compares the active hidden neurons per test image of the BATS run and the Fast & Deep run with
-U(-1, 1) initialisation among the runs given (thesis Sec 3.7.4: 7 % against 24 %).
+U(-1, 1) initialisation of its hidden weights among the runs given (thesis Sec 3.7.4: 7 % against 24 %).
 
 Example:
     brainnets study spike-time-summary runs/spike_time/* --out docs/results/spike_time
@@ -16,7 +16,7 @@ from ..checkpoint import check_new_result, write_json_atomic
 from ..provenance import command_line_of, options_given
 
 #: The columns of summary.json, in the issue's order, then the context of each run.
-COLUMNS = ("method", "dataset", "arch", "dense", "init", "epochs", "thesis_epochs", "test_accuracy", "thesis_accuracy",
+COLUMNS = ("method", "dataset", "arch", "dense", "init", "output_init", "thresholds", "epochs", "thesis_epochs", "test_accuracy", "thesis_accuracy",
            "selected_epoch", "last_epoch_test_accuracy", "n_validation", "train_seconds", "images_per_second",
            "brian2_images", "brian2_count_mismatches", "brian2_max_abs_dt_rel", "active_hidden_fraction",
            "active_hidden_fraction_std", "torch_threads", "git_commit", "command")
@@ -48,7 +48,8 @@ def sparsity(rows: list[dict]) -> dict:
             found["fast_deep_u(-1,1)"] = row
     return {name: {"active_hidden_fraction": row["active_hidden_fraction"],
                    "active_hidden_fraction_std": row.get("active_hidden_fraction_std"),
-                   "thesis": THESIS_SPARSITY[name], "arch": row["arch"], "epochs": row["epochs"],
+                   "thesis": THESIS_SPARSITY[name], "arch": row["arch"], "init": row["init"],
+                   "output_init": row.get("output_init"), "thresholds": row.get("thresholds"), "epochs": row["epochs"],
                    "test_accuracy": row["test_accuracy"], "command": row["command"]} for name, row in found.items()}
 
 

@@ -146,8 +146,7 @@ class Built:
 def build(stages_: list[Stage], inputs: np.ndarray, coding: str, steps: int) -> Built:
     """The Brian2 network of ``stages_`` driven by ``inputs``: images ``(batch, *shape)`` for direct coding, or
     signed spikes ``(steps, batch, *shape)`` for Poisson coding."""
-    from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                        TimedArray, ms)
+    from brian2 import Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, ms
 
     n_images = inputs.shape[1] if coding == "poisson" else inputs.shape[0]
     clock = Clock(dt=1 * ms)

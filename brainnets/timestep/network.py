@@ -19,17 +19,22 @@ bias would shift the balanced thresholds).
 The spiking layers come from a factory, ``neuron(index)``, so the same structure is an STDB, DIET-SNN or Jiang
 network; with ``torch.nn.ReLU`` as the factory and T = 1 it is the ANN that conversion copies its weights from
 (the state dicts then match).
+
+:meth:`TimestepNet.stream` runs a trained network without gradients on an input that arrives in pieces of
+steps, each layer's state carried from one piece to the next, so that a conversion at T = 2500 needs the memory
+of a few steps only; its ``probe`` reads a spiking layer's input current, which threshold balancing takes its
+maxima from.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
-from .neuron import Integrator
+from .neuron import LIF, Integrator
 
 _TOKEN = re.compile(r"^(?:(\d+)C(\d+)|AP(\d+)|(\d+)(?:FC)?)$")
 
@@ -143,6 +148,85 @@ class TimestepNet(nn.Module):
             else:
                 x = layer(x)
         return x
+
+    @property
+    def spiking_layers(self) -> list[nn.Module]:
+        """The spiking neuron layers, in order (the ones whose thresholds conversion sets)."""
+        return [layer[0] for layer in self.layers if isinstance(layer, nn.Sequential)]
+
+    @torch.no_grad()
+    def stream(self, pieces: Iterable[torch.Tensor], probe: Callable[[int, torch.Tensor], bool] | None = None
+               ) -> torch.Tensor | None:
+        """Run the input ``pieces`` ``(steps, batch, *input_shape)``, consecutive stretches of one input, as one
+        simulation: the same result as :meth:`forward` on their concatenation, without gradients.
+
+        Returns the output potential after the last step ``(batch, classes)``; ``layer_spikes`` then holds the
+        spike counts of all pieces together. ``probe(index, current)``, if given, sees the synaptic current
+        ``(steps, batch, ...)`` of spiking layer ``index`` in every piece before that layer runs; when it returns
+        ``True`` the piece goes no further (the layers after it are not needed), and the method returns ``None``.
+
+        A neuron layer resumes through its ``memory`` hook (:class:`~brainnets.timestep.neuron.LIF`): each piece
+        is run with one extra step of zero input, whose potential is then exactly the carried potential the
+        next piece must start from, whatever the reset."""
+        carried: dict[int, torch.Tensor] = {}
+        counts: list[torch.Tensor] = []
+        output = None
+        for x in pieces:
+            if tuple(x.shape[2:]) != self.input_shape:
+                want = ", ".join(map(str, self.input_shape))
+                raise ValueError(f"expected input (steps, batch, {want}), got {tuple(x.shape)}")
+            spiking = 0
+            stopped = False
+            for position, (synapse, layer) in enumerate(zip(self.synapses, self.layers)):
+                steps, batch = x.shape[:2]
+                current = synapse(x.reshape(steps * batch, *x.shape[2:]))
+                current = current.reshape(steps, batch, *current.shape[1:])
+                if isinstance(layer, nn.Sequential):
+                    if probe is not None and probe(spiking, current):
+                        stopped = True
+                        break
+                    x = self._resume(layer[0], current, carried, position)
+                    count = x.reshape(steps, batch, -1).ne(0).sum((0, 2))
+                    if spiking < len(counts):
+                        counts[spiking] += count
+                    else:
+                        counts.append(count)
+                    x = layer[1:](x)
+                    spiking += 1
+                elif isinstance(layer, Integrator):
+                    potentials = layer(current)
+                    if position in carried:
+                        # u^t of this piece plus the earlier potential, leaked over the steps since
+                        decay = layer.leak ** torch.arange(1, steps + 1, dtype=current.dtype, device=current.device)
+                        potentials = potentials + decay.reshape(-1, *[1] * (current.dim() - 1)) * carried[position]
+                    carried[position] = potentials[-1]
+                    x = potentials
+                else:
+                    x = layer(current)
+            if not stopped:
+                output = x[-1]
+        self.layer_spikes = counts
+        return output
+
+    @staticmethod
+    def _resume(neuron: nn.Module, current: torch.Tensor, carried: dict, key: int) -> torch.Tensor:
+        """``neuron``'s spikes on ``current``, starting from the potential ``carried[key]`` left by the previous
+        piece; stores the potential the next piece starts from. A layer without state (the ANN's ReLU) simply
+        runs; a stateful layer other than :class:`~brainnets.timestep.neuron.LIF` runs one piece only."""
+        before = carried.get(key)
+        if not isinstance(neuron, LIF):
+            if hasattr(neuron, "threshold") and key in carried:
+                raise ValueError(f"{type(neuron).__name__} cannot resume from a previous piece: run it in one piece")
+            carried[key] = None
+            return neuron(current)
+
+        def memory(potential: torch.Tensor, step: int) -> torch.Tensor:
+            return before if step == 1 and before is not None else potential
+
+        padded = torch.cat([current, torch.zeros_like(current[:1])])
+        spikes, potentials = neuron(padded, memory=memory, return_potential=True)
+        carried[key] = potentials[-1]
+        return spikes[:-1]
 
 
 def _count(shape: tuple[int, ...]) -> int:
