@@ -364,7 +364,12 @@ def test_stream_in_pieces_equals_one_forward_pass(model):
     torch.testing.assert_close(out, whole, rtol=1e-12, atol=1e-12)
     assert all(torch.equal(a, b) for a, b in zip(net.layer_spikes, counts))
     seen = []
-    assert net.stream([x[:4], x[4:]], probe=lambda index, current: seen.append((index, len(current))) or index == 1) is None
+
+    def probe(index, current):
+        seen.append((index, len(current)))
+        return index == 1
+
+    assert net.stream([x[:4], x[4:]], probe=probe) is None
     assert seen == [(0, 4), (1, 4), (0, 9), (1, 9)]
 
 
