@@ -71,3 +71,42 @@ def test_connections_are_pytorch_convolution_and_pooling(rng):
     assert np.allclose(pooled, torch.nn.functional.avg_pool2d(torch.from_numpy(x)[None], 2).numpy().ravel())
     fc = rng.normal(size=(5, 8))
     assert np.allclose(dense(bridge.fc_connection(fc), 8, 5), fc)
+
+
+def noise_net(seed=3):
+    from brainnets.config import read_toml
+    from brainnets.timestep import noise
+    return noise.noise_net(read_toml("jiang2024_noise"), "6C3-AP2-8C3-AP2-12-4", (1, 12, 12),
+                           noise=noise.Noise(generator=torch.Generator().manual_seed(seed)), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("stage, alpha", [(2, None), (3, None), (3, 2.0), (3, float("inf"))])
+def test_noise_networks_in_brian2_draw_what_pytorch_drew(stage, alpha, torch_one_thread):
+    """Jiang's stages 2 and 3: Brian2 restores the memory from its own potentials (Eqs. 7-10) and, given the
+    PyTorch pass's Gaussian draws, fires the same spikes, images in pieces."""
+    from brainnets.timestep import noise
+    net = noise_net()
+    noise.set_stage(net, stage, alpha)
+    coded = encoding.direct(torch.rand(5, 1, 12, 12, dtype=torch.float64), 5)
+    result = bridge.compare(net, coded, "direct", "cpp", chunk=2)
+    assert result["brian2_device"] == "runtime" and result["brian2_spikes"] > 1000
+    assert result["brian2_spike_mismatches"] == 0 and result["brian2_prediction_mismatches"] == 0
+
+
+def test_a_different_alpha_in_brian2_is_caught(monkeypatch, torch_one_thread):
+    import copy
+
+    from brainnets.timestep import noise
+    net = noise_net()
+    noise.set_stage(net, 3)
+    coded = encoding.direct(torch.rand(3, 1, 12, 12, dtype=torch.float64), 5)
+    faithful = bridge.stages
+
+    def altered(network):
+        layers = faithful(network)
+        layers[0].noise = copy.copy(layers[0].noise)
+        layers[0].noise.alpha = 8.0
+        return layers
+
+    monkeypatch.setattr(bridge, "stages", altered)
+    assert bridge.compare(net, coded, "direct")["brian2_spike_mismatches"] > 0

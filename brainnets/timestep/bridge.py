@@ -17,6 +17,13 @@ Inputs: direct coding drives the first layer through a summed variable of the im
 first layer's currents are summed in Brian2 too; Poisson coding's signed spikes, drawn in PyTorch, are replayed
 by a ``SpikeGeneratorGroup`` (positive and negative spikes as two sources with opposite weights).
 
+Jiang & Zhang's noise networks (:mod:`brainnets.timestep.noise`, stages 2 and 3) start each step from noise
+instead of their carried potential. Brian2 gets the Gaussian draws the PyTorch pass made (each sample's layer
+divided by its largest magnitude, as drawn) and computes the rest itself: stage 2's ``N_noise``, stage 3's
+restored memory (Eqs. 7-10 on its own potentials, with the layer-wide mean, spread and maximum of each image
+taken by a ``NetworkOperation``, which only Brian2's runtime device runs: these networks are checked there, in
+pieces of ``chunk`` images).
+
 The connections come from the PyTorch layers' weights by index: a convolution (stride 1, padding k // 2) gives
 one synapse per kernel tap inside the image, a fully connected layer all pairs (flattened channel-major, as
 PyTorch flattens). The comparison runs PyTorch in float64 on the same inputs; Brian2 sums a neuron's inputs in
@@ -35,10 +42,12 @@ from torch import nn
 
 from ..exact import lif
 from ..devices import build_standalone, is_standalone
+from . import noise as noise_module
 from .neuron import Integrator
+from .noise import NoisyNeuron
 
 #: ``order`` in Brian2's ``'end'`` slot: each stage k runs at STRIDE (k + 1) + one of these.
-STRIDE, _STEP, _THRESHOLD, _RESET, _OUTGOING, _CARRIER_RESET, _MONITOR = 10, 0, 1, 2, 3, 4, 5
+STRIDE, _NOISE, _STEP, _THRESHOLD, _RESET, _OUTGOING, _CARRIER_RESET, _MONITOR = 10, 0, 1, 2, 3, 4, 5, 6
 
 
 @dataclass
@@ -61,6 +70,7 @@ class Stage:
     reset: str = "subtract"
     v_reset: float = 0.0
     area: int = 1
+    noise: object = None      # a noise network's NoisyNeuron (its stage, alpha and Noise), else None
 
 
 def conv_connection(weight: np.ndarray, height: int, width: int) -> Connection:
@@ -123,9 +133,17 @@ def stages(net) -> list[Stage]:
         if isinstance(layer, Integrator):
             out.append(Stage("output", size, connection, leak=layer.leak))
             continue
-        neuron = layer[0]
+        neuron = noisy = layer[0]
+        if isinstance(noisy, NoisyNeuron):
+            if noisy.stage == 1:
+                raise ValueError("a noise network is checked at stage 2 or 3 (noise.set_stage), not while training")
+            if noisy.stage == 3 and noisy.noise.statistics != "sample":
+                raise NotImplementedError("the bridge runs one image at a time: stage 3 needs per-sample statistics")
+            neuron = noisy.neuron
+        else:
+            noisy = None
         out.append(Stage("spiking", size, connection, threshold=float(neuron.threshold), leak=float(neuron.leak),
-                         reset=neuron.reset, v_reset=float(getattr(neuron, "v_reset", 0.0))))
+                         reset=neuron.reset, v_reset=float(getattr(neuron, "v_reset", 0.0)), noise=noisy))
     return out
 
 
@@ -143,10 +161,12 @@ class Built:
     duration: object
 
 
-def build(stages_: list[Stage], inputs: np.ndarray, coding: str, steps: int) -> Built:
+def build(stages_: list[Stage], inputs: np.ndarray, coding: str, steps: int, draws: list | None = None) -> Built:
     """The Brian2 network of ``stages_`` driven by ``inputs``: images ``(batch, *shape)`` for direct coding, or
-    signed spikes ``(steps, batch, *shape)`` for Poisson coding."""
-    from brian2 import Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, ms
+    signed spikes ``(steps, batch, *shape)`` for Poisson coding; ``draws``, per spiking stage, the unit Gaussian
+    draws ``(steps, batch, neurons)`` of a noise network (None for the others)."""
+    from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor,
+                        StateMonitor, TimedArray, ms)
 
     n_images = inputs.shape[1] if coding == "poisson" else inputs.shape[0]
     clock = Clock(dt=1 * ms)
@@ -169,10 +189,15 @@ def build(stages_: list[Stage], inputs: np.ndarray, coding: str, steps: int) -> 
         base = STRIDE * (k + 1)
         ns = dict(namespace, theta=stage.threshold, leak=stage.leak, v_reset=stage.v_reset)
         if stage.kind == "spiking":
-            group = NeuronGroup(stage.size, "u : 1\nI : 1\nI_in : 1\no : 1", threshold="u > theta", reset="o = 1",
-                                clock=clock, name=f"layer_{k}", namespace=ns)
-            group.run_regularly(f"u = {CARRIED[stage.reset]} + I + I_in\nI = 0\no = 0", when="end",
-                                order=base + _STEP)
+            group = NeuronGroup(stage.size, "u : 1\nI : 1\nI_in : 1\no : 1\ncarried : 1", threshold="u > theta",
+                                reset="o = 1", clock=clock, name=f"layer_{k}", namespace=ns)
+            if stage.noise is None:
+                group.run_regularly(f"carried = {CARRIED[stage.reset]}", when="end", order=base + _NOISE)
+            else:
+                draw = draws[len(spike_monitors)]
+                network.add(NetworkOperation(noisy_start(group, stage, draw, steps), clock=clock, when="end",
+                                             order=base + _NOISE, name=f"layer_{k}_noise"))
+            group.run_regularly("u = carried + I + I_in\nI = 0\no = 0", when="end", order=base + _STEP)
             group.thresholder["spike"].when, group.thresholder["spike"].order = "end", base + _THRESHOLD
             group.resetter["spike"].when, group.resetter["spike"].order = "end", base + _RESET
             monitor = SpikeMonitor(group, record=True, when="end", order=base + _MONITOR, name=f"layer_{k}_spikes")
@@ -193,6 +218,33 @@ def build(stages_: list[Stage], inputs: np.ndarray, coding: str, steps: int) -> 
         network.add(connect(source, group, stage, stages_[k - 1] if k else None, coding, k, clock, ns))
         source = group
     return Built(network, namespace, spike_monitors, output_monitor, n_images * steps * ms)
+
+
+def noisy_start(group, stage: Stage, draw: np.ndarray, steps: int):
+    """What a noise network's layer starts each step from (``carried``), computed from its own potentials:
+    stage 2's ``N_noise``, or stage 3's Eq. 7 with :meth:`Noise.restored <brainnets.timestep.noise.Noise.restored>`'s
+    choices (the training noise where the carried potential has no spread; the sum clamped to the range)."""
+    noisy, noise = stage.noise, stage.noise.noise
+    alpha = noisy.alpha
+
+    def start():
+        g = int(group.clock.timestep[:])
+        step, image = g % steps, g // steps
+        unit = draw[step, image]
+        training = noise.center + noise.half_range * unit
+        if noisy.stage == 2:
+            group.carried_ = training
+            return
+        u, o = np.asarray(group.u_), np.asarray(group.o_)
+        a = np.zeros_like(u) if step == 0 else stage.leak * (u * (1 - o) + stage.v_reset * o)   # Eq. 8
+        mu, sigma = a.mean(), a.std()
+        if sigma <= noise_module.NO_SPREAD_ULPS * np.finfo(float).eps * np.abs(a).max():
+            group.carried_ = training
+            return
+        a_hat = (a - mu) / sigma                                                                 # Eq. 9
+        memory = a_hat / (alpha * np.abs(a_hat).max()) + noise.beta                              # Eq. 10
+        group.carried_ = np.clip(memory + (noise.half_range - 1 / alpha) * unit, noise.low, noise.high)  # Eq. 7
+    return start
 
 
 def connect(source, group, stage: Stage, before: Stage | None, coding: str, k: int, clock, namespace: dict):
@@ -219,24 +271,49 @@ def connect(source, group, stage: Stage, before: Stage | None, coding: str, k: i
     return synapses
 
 
-def reference(net, x: torch.Tensor, batch_size: int = 100) -> tuple[list[np.ndarray], np.ndarray]:
-    """The float64 PyTorch forward pass of ``x`` ``(steps, batch, *shape)``: each spiking layer's spikes
-    ``(steps, batch, neurons)`` and the logits ``(batch, classes)``."""
+@dataclass
+class Reference:
+    """The float64 PyTorch pass: each spiking layer's spikes as sorted codes (:func:`spike_codes`), the logits
+    ``(batch, classes)``, and a noise network's unit Gaussian draws per spiking layer ``(steps, batch, neurons)``."""
+    codes: list
+    logits: np.ndarray
+    draws: list | None
+
+
+def reference(net, x: torch.Tensor, batch_size: int = 100) -> Reference:
+    """The float64 PyTorch forward pass of ``x`` ``(steps, batch, *shape)``, batch by batch."""
     twin = copy.deepcopy(net).double().eval()
-    captured: list[list[torch.Tensor]] = [[] for _ in twin.layer_neurons]
+    steps = x.shape[0]
     spiking = [layer[0] for layer in twin.layers if isinstance(layer, nn.Sequential)]
-    hooks = [neuron.register_forward_hook(lambda _m, _i, out, k=k: captured[k].append(out.detach()))
-             for k, neuron in enumerate(spiking)]
-    logits = []
+    noisy = any(isinstance(neuron, NoisyNeuron) for neuron in spiking)
+    codes, logits, draws = [[] for _ in spiking], [], [[] for _ in spiking]
+    drawn, batch_spikes = [], []
+    hooks = [neuron.register_forward_hook(lambda _m, _i, out: batch_spikes.append(out.detach())) for neuron in spiking]
+    unit_gaussian = noise_module.unit_gaussian
+
+    def recording(*args, **kwargs):  # a noisy layer draws once per step, the layers one after the other
+        draw = unit_gaussian(*args, **kwargs)
+        drawn.append(draw.flatten(1).numpy())
+        return draw
+
+    noise_module.unit_gaussian = recording
     try:
         with torch.no_grad():
             for start in range(0, x.shape[1], batch_size):
-                logits.append(twin(x[:, start:start + batch_size].double())[-1])
+                drawn.clear()
+                batch_spikes.clear()
+                logits.append(twin(x[:, start:start + batch_size].double())[-1].numpy())
+                for k, spikes in enumerate(batch_spikes):
+                    step, image, neuron = np.nonzero(spikes.flatten(2).numpy())
+                    codes[k].append(spike_codes(step, image + start, neuron, steps, spikes.flatten(2).shape[2]))
+                    if noisy:
+                        draws[k].append(np.stack(drawn[k * steps:(k + 1) * steps]))
     finally:
+        noise_module.unit_gaussian = unit_gaussian
         for hook in hooks:
             hook.remove()
-    spikes = [torch.cat(parts, dim=1).flatten(2).numpy() for parts in captured]
-    return spikes, torch.cat(logits).numpy()
+    return Reference([np.sort(np.concatenate(parts)) for parts in codes], np.concatenate(logits),
+                     [np.concatenate(parts, axis=1) for parts in draws] if noisy else None)
 
 
 def spike_codes(step: np.ndarray, image: np.ndarray, neuron: np.ndarray, steps: int, size: int) -> np.ndarray:
@@ -245,43 +322,52 @@ def spike_codes(step: np.ndarray, image: np.ndarray, neuron: np.ndarray, steps: 
 
 
 def compare(net, x: torch.Tensor, coding: str, device: str = "runtime", *, directory=None,
-            target: str = "numpy") -> dict:
+            target: str = "numpy", chunk: int | None = None) -> dict:
     """Brian2 against the float64 PyTorch forward pass on the coded inputs ``x`` ``(steps, batch, *shape)``
     (direct coding: the image repeated; Poisson: its signed spikes): ``brian2_images``,
     ``brian2_spike_mismatches`` (spikes, over all layers, steps and images, that one simulator has and the other
     not), the spike totals, ``brian2_prediction_mismatches``, ``brian2_max_abs_logit_diff``, per layer the
-    same, and the device and wall times. ``device``: 'runtime' (code generation ``target``) or 'cpp'."""
+    same, and the device and wall times. ``device``: 'runtime' (code generation ``target``) or 'cpp'; a noise
+    network runs on the runtime device whatever is asked, ``chunk`` images at a time (default 100; others all
+    at once unless given)."""
     start = time.perf_counter()
     steps, n_images = x.shape[:2]
-    spikes, logits = reference(net, x)
-    inputs = x[0].double().numpy() if coding == "direct" else x.double().numpy()
     the_stages = stages(net)
+    if any(stage.noise is not None for stage in the_stages):
+        device, chunk = "runtime", chunk or 100
+    chunk = chunk or n_images
     directory = lif._directory(device, directory)
-    with lif._session(device, directory, target):
-        built = build(the_stages, inputs, coding, steps)
-        run_start = time.perf_counter()
-        built.network.run(built.duration, namespace=built.namespace)
-        run_seconds = time.perf_counter() - run_start
-        if is_standalone(device):
-            build_standalone(directory, run=True, compile=True)
-            from brian2 import get_device
-            run_seconds = get_device().timers["run_binary"]
-        layers = []
-        for monitor, torch_spikes in zip(built.spike_monitors, spikes):
-            g = np.round(np.asarray(monitor.t_) * 1000).astype(np.int64)
-            size = torch_spikes.shape[2]
-            ours = spike_codes(g % steps, g // steps, np.asarray(monitor.i[:]), steps, size)
-            step, image, neuron = np.nonzero(torch_spikes)
-            theirs = spike_codes(step, image, neuron, steps, size)
-            layers.append({"spikes_brian2": int(len(ours)), "spikes_torch": int(len(theirs)),
-                           "spike_mismatches": int(len(np.setxor1d(ours, theirs, assume_unique=True)))})
-        potential = np.asarray(built.output_monitor.u[:])  # (classes, images * steps)
+    sizes = [stage.size for stage in the_stages if stage.kind == "spiking"]
+    layers = [{"spikes_brian2": 0, "spikes_torch": 0, "spike_mismatches": 0} for _ in sizes]
+    predictions, max_diff, run_seconds = 0, 0.0, 0.0
+    for first in range(0, n_images, chunk):
+        part = x[:, first:first + chunk]
+        truth = reference(net, part)
+        inputs = part[0].double().numpy() if coding == "direct" else part.double().numpy()
+        with lif._session(device, directory, target):
+            built = build(the_stages, inputs, coding, steps, truth.draws)
+            run_start = time.perf_counter()
+            built.network.run(built.duration, namespace=built.namespace)
+            if is_standalone(device):
+                build_standalone(directory, run=True, compile=True)
+                from brian2 import get_device
+                run_seconds += get_device().timers["run_binary"]
+            else:
+                run_seconds += time.perf_counter() - run_start
+            for layer, monitor, size, theirs in zip(layers, built.spike_monitors, sizes, truth.codes):
+                g = np.round(np.asarray(monitor.t_) * 1000).astype(np.int64)
+                ours = spike_codes(g % steps, g // steps, np.asarray(monitor.i[:]), steps, size)
+                layer["spikes_brian2"] += int(len(ours))
+                layer["spikes_torch"] += int(len(theirs))
+                layer["spike_mismatches"] += int(len(np.setxor1d(ours, theirs, assume_unique=True)))
+            potential = np.asarray(built.output_monitor.u[:])  # (classes, images * steps)
         brian2_logits = potential[:, steps - 1::steps].T
+        predictions += int((brian2_logits.argmax(1) != truth.logits.argmax(1)).sum())
+        max_diff = max(max_diff, float(np.abs(brian2_logits - truth.logits).max()))
     return dict(brian2_images=int(n_images),
                 brian2_spike_mismatches=sum(layer["spike_mismatches"] for layer in layers),
                 brian2_spikes=sum(layer["spikes_brian2"] for layer in layers),
                 brian2_spikes_torch=sum(layer["spikes_torch"] for layer in layers),
-                brian2_prediction_mismatches=int((brian2_logits.argmax(1) != logits.argmax(1)).sum()),
-                brian2_max_abs_logit_diff=float(np.abs(brian2_logits - logits).max()),
+                brian2_prediction_mismatches=predictions, brian2_max_abs_logit_diff=max_diff,
                 brian2_layers=layers, brian2_device=device, brian2_seconds=time.perf_counter() - start,
                 brian2_run_seconds=run_seconds)

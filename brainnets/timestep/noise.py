@@ -50,6 +50,9 @@ from .network import TimestepNet
 from .neuron import lif_factory
 
 STATISTICS = ("sample", "batch")
+#: A layer's carried potential has "no spread" when its standard deviation is at most this many ulps of its
+#: largest magnitude: identical values give a std of a few ulps, not 0, through the rounding of their mean.
+NO_SPREAD_ULPS = 64
 STAGES = (1, 2, 3)
 
 
@@ -123,8 +126,7 @@ class Noise:
         a = carried                                                          # Eq. 8: A = λ V(t-1)
         mu = a.mean(dims, keepdim=True)
         sigma = a.std(dims, correction=0, keepdim=True)
-        # "no spread" up to the rounding of the mean: identical values give a std of a few ulps, not 0
-        flat = sigma <= 64 * torch.finfo(a.dtype).eps * a.abs().amax(dims, keepdim=True)
+        flat = sigma <= NO_SPREAD_ULPS * torch.finfo(a.dtype).eps * a.abs().amax(dims, keepdim=True)
         a_hat = (a - mu) / torch.where(flat, 1.0, sigma)                     # Eq. 9
         peak = torch.where(flat, 1.0, a_hat.abs().amax(dims, keepdim=True))
         return a_hat / (alpha * peak) + self.beta, flat                      # Eq. 10
