@@ -27,6 +27,8 @@ COMMANDS = {
     "crosscheck": ("brainnets.crosscheck.command", "check another simulator's spike times against Brian2, spike by spike"),
     "spike-time": ("brainnets.studies.spike_time",
                    "exact spike-time gradients (BATS, Fast & Deep), spiking DFA / SFDFA, FDFA: train, test, check in Brian2"),
+    "timestep": ("brainnets.studies.timestep",
+                 "time-stepped SNNs: conversion, STDB, DIET-SNN, Jiang's noise training: train, test, check in Brian2"),
     "kotak": ("brainnets.studies.kotak", "margin propagation and the n-LIF perceptron: every result of Kotak's thesis"),
     "study": ("brainnets.studies.study", "many unimodal runs and measurements: seeds, scans, ablation, validation, benchmark"),
     "demo": ("brainnets.demos.command", "teaching demos: small runs of the models drawn as figures (--list)"),

@@ -142,8 +142,9 @@ def stages(net) -> list[Stage]:
             neuron = noisy.neuron
         else:
             noisy = None
-        out.append(Stage("spiking", size, connection, threshold=float(neuron.threshold), leak=float(neuron.leak),
-                         reset=neuron.reset, v_reset=float(getattr(neuron, "v_reset", 0.0)), noise=noisy))
+        out.append(Stage("spiking", size, connection, threshold=float(neuron.threshold.detach()),
+                         leak=float(neuron.leak.detach()), reset=neuron.reset,
+                         v_reset=float(getattr(neuron, "v_reset", 0.0)), noise=noisy))
     return out
 
 
