@@ -177,3 +177,27 @@ def test_bad_options_stop_with_one_line_and_leave_no_folder(change, tmp_path, ca
     assert not out.exists()
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error
+
+
+def test_summary_takes_the_time_ratio_and_the_alpha_gains(tmp_path):
+    """timestep-summary: one row per run, the noise row's time ratio against the direct run of the same data set
+    and architecture, the ablation's gain per alpha; finished results are not overwritten."""
+    base = {"dataset": "fashion_mnist", "arch": "8C3-10", "timesteps": 5, "test_accuracy": 0.9,
+            "paper_accuracy": 93.89, "command": "brainnets timestep ..."}
+    runs = {"noise": {**base, "method": "noise", "seconds_to_accuracy": 100.0,
+                      "alpha_ablation": [{"alpha": a, "timesteps": t, "accuracy": acc}
+                                         for a, accs in ((2.0, (0.80, 0.81, 0.81)), ("inf", (0.80, 0.85, 0.86)))
+                                         for t, acc in zip((1, 5, 10), accs)]},
+            "direct": {**base, "method": "direct", "timesteps": 10, "seconds_to_accuracy": 390.0}}
+    for name, metrics in runs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+    out = tmp_path / "results"
+    assert main(["study", "timestep-summary", str(tmp_path / "noise"), str(tmp_path / "direct"), "--out",
+                 str(out)]) == 0
+    noise, direct = json.loads((out / "summary.json").read_text())["rows"]
+    assert noise["time_ratio_vs_direct"] == pytest.approx(3.9) and "time_ratio_vs_direct" not in direct
+    ablation, = json.loads((out / "alpha_ablation.json").read_text())["runs"]
+    assert ablation["gain_over_timesteps"] == pytest.approx({"2.0": 0.01, "inf": 0.06})
+    assert main(["study", "timestep-summary", str(tmp_path / "noise"), "--out", str(out)]) == 2
+    assert main(["study", "timestep-summary", str(tmp_path), "--out", str(tmp_path / "other")]) == 2

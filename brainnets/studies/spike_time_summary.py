@@ -9,11 +9,11 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..checkpoint import check_new_result, write_json_atomic
 from ..provenance import command_line_of, options_given
+from . import collect
 
 #: The columns of summary.json, in the issue's order, then the context of each run.
 COLUMNS = ("method", "dataset", "arch", "dense", "init", "output_init", "thresholds", "epochs", "thesis_epochs", "test_accuracy", "thesis_accuracy",
@@ -27,13 +27,6 @@ THESIS_SPARSITY = {"bats": 0.07, "fast_deep_u(-1,1)": 0.24}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", help="finished run folders (each with its metrics.json)")
     parser.add_argument("--out", required=True, help="folder for summary.json and sparsity.json (new files)")
-
-
-def read_metrics(folder: str) -> dict:
-    path = Path(folder) / "metrics.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{folder}: no metrics.json (not a finished brainnets spike-time run)")
-    return json.loads(path.read_text())
 
 
 def sparsity(rows: list[dict]) -> dict:
@@ -57,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     for name in ("summary.json", "sparsity.json"):
         check_new_result(out / name)
-    rows = [{key: metrics.get(key) for key in COLUMNS} for metrics in map(read_metrics, args.runs)]
+    rows = collect.rows(args.runs, "spike-time", COLUMNS)
     command = command_line_of(["study", "spike-time-summary"], options_given(args, add_arguments))
     write_json_atomic(out / "summary.json", {"rows": rows, "command": command})
     write_json_atomic(out / "sparsity.json", {**sparsity(rows), "command": command})

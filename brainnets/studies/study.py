@@ -14,6 +14,7 @@ Examples (``brainnets study STUDY --help`` for the options of each):
     brainnets study spike-time-gradcheck --out results/spike_time/gradcheck.json
     brainnets study spike-time-bench --images 1000 --out results/spike_time/bench.json
     brainnets study spike-time-summary runs/spike_time/* --out results/spike_time
+    brainnets study timestep-summary runs/timestep/* --out results/timestep
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ STUDIES = {
                          "BATS training speed against snnTorch's time-stepped surrogate gradients (bench.json)"),
     "spike-time-summary": ("brainnets.studies.spike_time_summary",
                            "finished spike-time runs as summary.json and sparsity.json"),
+    "timestep-summary": ("brainnets.studies.timestep_summary",
+                         "finished timestep runs as summary.json and alpha_ablation.json"),
 }
 
 
