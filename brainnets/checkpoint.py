@@ -109,6 +109,14 @@ def check_new_result(path: str | Path) -> None:
         raise ValueError(f"{path} exists; choose another --out")
 
 
+def add_run_folder_arguments(parser) -> None:
+    """The options of a resumable training run's folder: ``--out``, ``--resume`` (see :func:`check_run_folder`)
+    and ``--quiet``."""
+    parser.add_argument("--out", required=True, help="output folder; must be new unless --resume")
+    parser.add_argument("--resume", action="store_true", help="continue the training checkpointed in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def check_run_folder(out: str | Path, resume: bool, checkpoint: Path | None = None,
                      finished: str = "metrics.json") -> None:
     """A finished run (its ``finished`` file written) is never overwritten; a folder with something else in

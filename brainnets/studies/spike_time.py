@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import check_run_folder, hold_folder, write_json_atomic
+from ..checkpoint import add_run_folder_arguments, check_run_folder, hold_folder, write_json_atomic
 from ..datasets import NAMED_DATASETS, load_images
 from ..devices import DEVICES
 from ..provenance import command_line_of, options_given, provenance
@@ -58,9 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="folder of the data set (default: the shipped MNIST)")
-    parser.add_argument("--out", required=True, help="output folder; must be new unless --resume")
-    parser.add_argument("--resume", action="store_true", help="continue the training checkpointed in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_folder_arguments(parser)
 
 
 def parse_arch(arch: str) -> list[int]:

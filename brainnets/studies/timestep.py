@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..checkpoint import check_run_folder, hold_folder, write_bytes_atomic, write_json_atomic
+from ..checkpoint import add_run_folder_arguments, check_run_folder, hold_folder, write_bytes_atomic, write_json_atomic
 from ..datasets import NAMED_DATASETS, load_images
 from ..provenance import command_line_of, options_given, provenance
 
@@ -88,9 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads of PyTorch (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="folder of the data set (default: the shipped MNIST)")
-    parser.add_argument("--out", required=True, help="output folder; must be new unless --resume")
-    parser.add_argument("--resume", action="store_true", help="continue the training checkpointed in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_folder_arguments(parser)
 
 
 #: Options that only some methods use: given to another, they are refused rather than ignored.
