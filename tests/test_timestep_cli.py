@@ -142,6 +142,15 @@ def test_validation_images_choose_the_epoch_kept(tmp_path):
     assert metrics["n_train"] == 200 and metrics["n_validation"] == 50
 
 
+def test_stop_at_target_ends_the_training_at_the_first_epoch_that_reaches_it(tmp_path):
+    out = tmp_path / "run"
+    assert main(TINY + ["--method", "direct", "--lr", "3e-3", "--epochs", "4", "--target-accuracy", "0.01",
+                        "--stop-at-target", "--brian2-images", "0", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [record["epoch"] for record in metrics["history"]] == [1]
+    assert metrics["epochs_to_accuracy"] == 1 and metrics["seconds_to_accuracy"] == metrics["train_seconds"]
+
+
 def test_a_network_the_bridge_cannot_simulate_is_recorded_not_fatal(tmp_path):
     def refuse(*args, **named):
         raise NotImplementedError("not this one")
@@ -170,6 +179,7 @@ def test_a_network_the_bridge_cannot_simulate_is_recorded_not_fatal(tmp_path):
     ["--method", "noise", "--ann-epochs", "3"],
     ["--method", "stdb", "--long-timesteps", "100"],
     ["--method", "diet", "--target-accuracy", "0.9"],
+    ["--method", "stdb", "--stop-at-target"],
 ])
 def test_bad_options_stop_with_one_line_and_leave_no_folder(change, tmp_path, capsys):
     out = tmp_path / "bad"

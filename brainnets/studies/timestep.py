@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-accuracy", type=float, default=None,
                         help="noise, direct: the test accuracy (a fraction) whose training seconds are reported "
                              "(default: the model file's target_accuracy of the data set)")
+    parser.add_argument("--stop-at-target", action="store_true", default=None,
+                        help="noise, direct: end the training after the first epoch that reaches the target accuracy "
+                             "(a run that only times the training to it)")
     parser.add_argument("--threshold-scale", type=float, default=None,
                         help="conversion, stdb, diet: balanced thresholds times this at --timesteps "
                              "(default: the model file's)")
@@ -95,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 METHOD_OPTIONS = {"ann_epochs": ("conversion", "stdb", "diet"), "ann_lr": ("conversion", "stdb", "diet"),
                   "threshold_scale": ("conversion", "stdb", "diet"), "balance_images": ("conversion", "stdb", "diet"),
                   "balance_timesteps": ("conversion", "stdb", "diet"), "long_timesteps": ("conversion",),
-                  "target_accuracy": ("noise", "direct"), "epochs": ("stdb", "diet", "noise", "direct")}
+                  "target_accuracy": ("noise", "direct"), "stop_at_target": ("noise", "direct"),
+                  "epochs": ("stdb", "diet", "noise", "direct")}
 
 
 def checked_options(args: argparse.Namespace) -> str:
@@ -144,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
         ann_epochs=args.ann_epochs, lr=args.lr, ann_lr=args.ann_lr, batch_size=args.batch_size, seed=args.seed,
         target_accuracy=args.target_accuracy, threshold_scale=args.threshold_scale,
         balance_images=args.balance_images, balance_timesteps=args.balance_timesteps,
-        long_timesteps=args.long_timesteps, n_train=len(data.train_y), n_validation=args.validation,
-        n_test=len(data.test_y))
+        long_timesteps=args.long_timesteps, stop_at_target=bool(args.stop_at_target), n_train=len(data.train_y),
+        n_validation=args.validation, n_test=len(data.test_y))
     if args.threads:
         torch.set_num_threads(args.threads)
     training = experiment.Run(settings, document, data)  # builds the networks: a bad --arch stops here

@@ -94,6 +94,7 @@ class Settings:
     balance_images: int | None = None
     balance_timesteps: int | None = None
     long_timesteps: int | None = None
+    stop_at_target: bool = False
 
     @property
     def conversion_based(self) -> bool:
@@ -113,7 +114,7 @@ def _given(value, default):
 def resolve(method: str, dataset: str, document: dict, *, arch=None, timesteps=None, epochs=None,
             ann_epochs=None, lr=None, ann_lr=None, batch_size=None, seed=0, target_accuracy=None,
             threshold_scale=None, balance_images=None, balance_timesteps=None, long_timesteps=None,
-            n_train=0, n_validation=0, n_test=0) -> Settings:
+            stop_at_target=False, n_train=0, n_validation=0, n_test=0) -> Settings:
     """The settings of a run: each option given, else the model file's value. Raises ValueError, naming the
     option, for a value a run cannot use."""
     if method not in METHODS:
@@ -135,7 +136,8 @@ def resolve(method: str, dataset: str, document: dict, *, arch=None, timesteps=N
                             ann_dropout=0.0,
                             target_accuracy=float(_given(target_accuracy, target / 100)),
                             alpha=float(document["noise"]["alpha"]) if method == "noise" else None,
-                            train_timesteps=int(train["train_timesteps"]) if method == "noise" else None)
+                            train_timesteps=int(train["train_timesteps"]) if method == "noise" else None,
+                            stop_at_target=bool(stop_at_target))
         if method == "direct":
             settings = Settings(**{**asdict(settings), "train_timesteps": settings.timesteps})
     else:
@@ -426,7 +428,7 @@ class Run:
                     self._convert()
                 p.phase, p.epochs = "snn", 0
                 self._save(checkpoint, None)
-            while p.phase == "snn" and p.epochs < s.epochs:
+            while p.phase == "snn" and p.epochs < s.epochs and not self.stopped_at_target:
                 self._epoch("snn", show_progress)
                 self._save(checkpoint, on_epoch)
                 bar.update(1)
@@ -434,6 +436,14 @@ class Run:
             self._keep_best("snn")
             p.phase = "done"
         return p
+
+    @property
+    def stopped_at_target(self) -> bool:
+        """With ``stop_at_target``, the training ends after the first epoch whose test accuracy reaches the target
+        (a run that only times the training to it, as Jiang's Fig. 5)."""
+        s = self.settings
+        return s.stop_at_target and any(r["phase"] == "snn" and r["test_accuracy"] >= s.target_accuracy
+                                        for r in self.progress.history)
 
     def _save(self, checkpoint, on_epoch) -> None:
         if checkpoint is not None:
