@@ -309,7 +309,7 @@ def poisson_raster(rates: np.ndarray, dt: Quantity, rng: np.random.Generator) ->
     """Boolean (steps, inputs) spikes: input c fires in step t with probability ``rates[t, c] * dt``,
     independently: a Poisson process sampled once per time step (one row of ``rates`` per step).
 
-    Numpy twin of the audio stream's Brian2 input neurons (:data:`~brainnets.stdp.protocol.POISSON_SPIKE`)
+    Numpy twin of the audio stream's Brian2 input neurons (:data:`~brainnets.stdp.protocol.INPUT_EQS`)
     at the starting intensity, given the rates of :func:`poisson_rates`."""
     probability = np.asarray(rates) * float(dt / second)
     return rng.random(probability.shape) < probability

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from brian2 import Quantity, ms
+from brian2 import Quantity, TimedArray, ms
 
 from .config import choice, quantity
 
@@ -40,14 +40,18 @@ class PowerLawSTDP:
     mu: float = quantity(nonnegative=True)
     pairing: str = choice("nearest", "all_to_all")
 
+    # The trace is kept as its value just after the last presynaptic arrival, ``xpre`` at ``t_arrival``, and read
+    # decayed, ``xpre * exp(-(t - t_arrival) / tau)``, the factor looked up in a table on the dt grid (``trace_decay``):
+    # Brian2's event-driven form computes that exp() at every arrival at every synapse, a fifth of a training step.
     model: ClassVar[str] = """
     w : 1
-    dxpre/dt = -xpre / tau : 1 (event-driven)
+    xpre : 1           # the presynaptic trace just after the last presynaptic arrival
+    t_arrival : second     # when that arrival was
     """
-    on_post: ClassVar[str] = (
-        "w = clip(w + learning_post * eta * (xpre - offset) * clip(w_max - w, 0, w_max)**mu, 0, w_max)")
-    state_variables: ClassVar[tuple[str, ...]] = ("w", "xpre", "lastupdate")
-    time_stamps: ClassVar[tuple[str, ...]] = ("lastupdate",)
+    on_post: ClassVar[str] = ("w = clip(w + learning_post * eta * (xpre * trace_decay(t - t_arrival) - offset)"
+                              " * clip(w_max - w, 0, w_max)**mu, 0, w_max)")
+    state_variables: ClassVar[tuple[str, ...]] = ("w", "xpre", "t_arrival")
+    time_stamps: ClassVar[tuple[str, ...]] = ("t_arrival",)
 
     @property
     def on_pre(self) -> str:
@@ -55,18 +59,20 @@ class PowerLawSTDP:
 
     def pre_spike(self, conductance: str) -> str:
         """The code run at a presynaptic spike, adding ``conductance`` (an expression) to ``ge_post``."""
-        return f"ge_post += {conductance}\n" + ("xpre = 1" if self.pairing == "nearest" else "xpre += 1")
+        trace = "1" if self.pairing == "nearest" else "xpre * trace_decay(t - t_arrival) + 1"
+        return f"ge_post += {conductance}\nxpre = {trace}\nt_arrival = t"
 
-    def namespace(self) -> dict:
+    def namespace(self, dt: Quantity) -> dict:
+        """The constants of the Brian2 code, for a network of time step ``dt``."""
         return {"eta": self.eta, "tau": self.tau, "offset": self.offset, "w_max": self.w_max,
-                "mu": self.mu}
+                "mu": self.mu, "trace_decay": decay_table(self.tau, dt)}
 
     def initial_state(self, n_synapses: int) -> dict[str, np.ndarray]:
         return {}
 
     def delta_w(self, delta_t, w):
         """Numpy twin of :attr:`on_post` for one pairing: the weight change at a post spike
-        ``delta_t = t_post - t_pre`` seconds after a single pre spike (``np.inf``: no pre spike), from weight
+        ``delta_t = t_post - t_arrival`` seconds after a single pre spike (``np.inf``: no pre spike), from weight
         ``w``, before clipping."""
         return self._change(np.exp(-np.asarray(delta_t, dtype=float) / float(self.tau)), w)
 
@@ -122,7 +128,8 @@ class DiehlCookTraceSTDP:
     state_variables: ClassVar[tuple[str, ...]] = ("w", "apre", "apost1", "apost2", "lastupdate")
     time_stamps: ClassVar[tuple[str, ...]] = ("lastupdate",)
 
-    def namespace(self) -> dict:
+    def namespace(self, dt: Quantity) -> dict:
+        """The constants of the Brian2 code (``dt`` is not needed: Brian2 updates these traces itself)."""
         return {"nu_pre": self.nu_pre, "nu_post": self.nu_post, "tau_pre": self.tau_pre,
                 "tau_post1": self.tau_post1, "tau_post2": self.tau_post2, "w_max": self.w_max}
 
@@ -133,17 +140,17 @@ class DiehlCookTraceSTDP:
         """Numpy twin of the rule's Brian2 synapse (:attr:`model`, :attr:`on_pre`, :attr:`on_post`): the weight
         after one synapse sees these pre and post spike times (seconds)."""
         w = w0
-        last_pre = last_post = -np.inf
+        last_arrival = last_post = -np.inf
         for t, is_post in _merged_events(pre_times, post_times):
             if is_post:
-                pre = np.exp(-(t - last_pre) / float(self.tau_pre))
+                pre = np.exp(-(t - last_arrival) / float(self.tau_pre))
                 post2 = np.exp(-(t - last_post) / float(self.tau_post2))
                 w = float(np.clip(w + self.nu_post * pre * post2, 0, self.w_max))
                 last_post = t
             else:
                 post1 = np.exp(-(t - last_post) / float(self.tau_post1))
                 w = float(np.clip(w - self.nu_pre * post1, 0, self.w_max))
-                last_pre = t
+                last_arrival = t
         return w
 
 
@@ -159,8 +166,15 @@ class FixedWeights:
     def pre_spike(self, conductance: str) -> str:
         return f"ge_post += {conductance}"
 
-    def namespace(self) -> dict:
+    def namespace(self, dt: Quantity) -> dict:
         return {}
+
+
+def decay_table(tau: Quantity, dt: Quantity, smallest: float = 1e-17) -> TimedArray:
+    """``exp(-s / tau)`` for the elapsed times ``s = 0, dt, 2 dt, ...``, as a :class:`~brian2.TimedArray` of the
+    elapsed time, down to ``smallest`` and 0 from there on (a TimedArray holds its last value)."""
+    steps = int(np.ceil(np.log(1 / smallest) * float(tau / dt)))
+    return TimedArray(np.append(np.exp(-np.arange(steps) * float(dt / tau)), 0.0), dt=dt)
 
 
 STDP_RULES = {"power_law": PowerLawSTDP, "diehl_cook_trace": DiehlCookTraceSTDP}

@@ -105,3 +105,34 @@ def test_too_many_images_for_one_run(numpy_runtime, model):
     sim = small_simulation(model, slots=2)
     with pytest.raises(ValueError, match="at most 2 images"):
         sim.present(bright(3), learning=False)
+
+
+def test_input_neurons_fire_as_a_poisson_process_sampled_every_step(numpy_runtime, model):
+    """Each input neuron fires in each step of a presentation with probability rate * dt (drawn as geometric gaps,
+    protocol.STEPS_TO_NEXT_SPIKE): the right count on average, the count spread of Bernoulli steps, nothing in
+    the rests nor from black pixels."""
+    from brian2 import Network, SpikeMonitor, defaultclock, seed
+    from brainnets.stdp.protocol import Protocol, Stream
+
+    p, slots = model.protocol, 40
+    defaultclock.dt = model.dt
+    seed(11)
+    stream = Stream("", 200, p.rate_per_pixel)
+    protocol = Protocol(model, [stream], ["exc"], slots_per_run=slots)
+    pixels = np.repeat([0.0, 1.0, 4.0, 16.0], 50)  # rate = pixel * rate_per_pixel * intensity_start
+    protocol.stimuli[""].values[:] = protocol.stimulus("", np.tile(pixels, (slots, 1)))
+    protocol.group.n_images = slots
+    protocol.group.judge_exc = False  # no layer watches: every presentation passes, at the starting intensity
+    spikes = SpikeMonitor(protocol.inputs[""])
+    Network(protocol.group, protocol.inputs[""], spikes).run(protocol.duration)
+    step = np.round(np.asarray(spikes.t / model.dt)).astype(int)
+    assert (step % model.slot_steps < model.present_steps).all()           # silent in every rest
+    counts = np.zeros((slots, len(pixels)))
+    np.add.at(counts, (step // model.slot_steps, np.asarray(spikes.i)), 1)
+    chance = pixels * float(p.rate_per_pixel * p.intensity_start * model.dt)
+    assert not counts[:, chance == 0].any()
+    for level in chance[chance > 0]:
+        observed = counts[:, chance == level]
+        mean, variance = model.present_steps * level, model.present_steps * level * (1 - level)
+        assert abs(observed.mean() - mean) < 5 * np.sqrt(variance / observed.size)
+        assert observed.var() == pytest.approx(variance, rel=0.2)

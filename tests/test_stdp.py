@@ -39,7 +39,7 @@ def _one_synapse(rule, pre_ms, post_ms, w0, learning=1.0, duration=120 * ms):
                        namespace={"fire": fire})
     post.learning = learning
     synapse = Synapses(pre, post, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
-                       namespace=rule.namespace())
+                       namespace=rule.namespace(defaultclock.dt))
     synapse.connect()
     synapse.w = w0
     for name, values in rule.initial_state(1).items():  # SI values, as the simulation carries them

@@ -27,10 +27,11 @@ NORMALIZE_INPUT_WEIGHTS = [
     # (object, code, order) - run at the start of every slot, in this order
     ("exc", "input_weight_sum = 0", -3),
     ("input_synapses", "input_weight_sum_post += w", -2),
-    # (weight_sum / sum)**learning: rescale while learning, leave the weights alone at test time. A neuron
-    # whose every weight was pruned has sum 0; its weights stay 0 (the added 1 only avoids 0/0).
-    ("input_synapses", "w = w * (weight_sum / (input_weight_sum_post + int(input_weight_sum_post == 0)))"
-                       "**learning_post", -1),
+    # learning * weight_sum / sum + (1 - learning): rescale while learning (1), leave the weights alone at test time
+    # (0), exactly either way, without a pow() per synapse. A neuron whose every weight was pruned has sum 0; its
+    # weights stay 0 (the added 1 only avoids 0/0).
+    ("input_synapses", "w = w * (learning_post * weight_sum / (input_weight_sum_post + int(input_weight_sum_post == 0))"
+                       " + (1 - learning_post))", -1),
 ]
 
 
@@ -80,7 +81,7 @@ class DiehlCookLayer:
         rule = model.stdp
         self.input_synapses = Synapses(
             source, self.exc, rule.model, on_pre=rule.on_pre, on_post=rule.on_post,
-            namespace={**rule.namespace(), "weight_sum": model.protocol.weight_sum},
+            namespace={**rule.namespace(model.dt), "weight_sum": model.protocol.weight_sum},
             name=f"{prefix}input_synapses")
         # input-major order, the order of connections[connections] (see weights())
         pre, post = np.nonzero(connections)

@@ -172,7 +172,8 @@ class CrossmodalLinks:
                 weights = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
             synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.pre_spike("w * conductance_per_weight"),
                                 on_post=rule.on_post, name=f"{pre_name}_to_{post_name}",
-                                namespace={**rule.namespace(), "conductance_per_weight": params.conductance_per_weight})
+                                namespace={**rule.namespace(pre.model.dt),
+                                           "conductance_per_weight": params.conductance_per_weight})
             synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
             self.synapses.append(synapses)
             self.pairs[synapses.name] = chosen

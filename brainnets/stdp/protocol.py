@@ -12,6 +12,11 @@ that a standalone binary can present thousands of images in one run:
   "fires" at the end of every presentation and its reset judges that presentation;
 * the input neurons read the image through a :class:`~brian2.TimedArray` indexed by the image counter
   (the array's time axis is used as the image axis: image ``k`` sits at ``t = k * second``);
+* each input neuron fires as a Poisson process sampled once per time step (a spike in a step with probability
+  ``rate * dt``), drawn as the step of its next spike rather than tested at every step: the gap to it is
+  geometric, redrawn after each spike and wherever the rate may change (every :meth:`Protocol.draw_steps`
+  steps: the frames' and the slots' common divisor). The process is memoryless, so this is the same process
+  as a test at every step, at a few draws per neuron and presentation instead of one per step;
 * a synapse from every excitatory neuron to ``protocol`` counts spikes while an image is on show.
 
 The same machinery shows several inputs at once (Rathi 2021, 3.5: an image and a spoken digit of the same
@@ -27,6 +32,7 @@ the spike counts of each accepted presentation.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +45,7 @@ image : integer                    # index of the item on show, within this run'
 retries : integer                  # failed presentations of the current item so far
 n_images : integer (shared, constant)   # items in this run's stimulus
 rng_seed : integer (shared, constant)   # seeds the standalone random generator of this run
-presenting = timestep(t, dt) % slot_steps < present_steps and image < n_images : boolean
+presenting = timestep(t, step_dt) % slot_steps < present_steps and image < n_images : boolean
 """
 
 #: Per watched layer: Diehl & Cook's input_intensity of the stream feeding it, its spikes during the
@@ -69,16 +75,25 @@ BRIGHTEN_LAYER = ("intensity_{layer} = intensity_start * int(accepted) + "
                   "(intensity_{layer} + intensity_step * int(too_few_{layer})) * int(not accepted)")
 
 # The stimulus array's time axis is (item, frame): item k's frame f sits at t = (k * n_frames + f) * second.
+# Steps are counted with ``step_dt``, the network's step, as the draws run on a clock of their own.
 INPUT_EQS = """
 image : integer (linked)
 intensity : 1 (linked)
 presenting : boolean (linked)
 n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
-frame = (timestep(t, dt) % slot_steps) * n_frames // present_steps : integer
+next_spike_step : 1                # the step of this neuron's next spike
+frame = (timestep(t, step_dt) % slot_steps) * n_frames // present_steps : integer
 rate = intensity * rate_per_unit * {stimulus}((image * n_frames + frame) * second, i) : Hz
+spike_chance = int(presenting) * clip(rate * step_dt, 0, 1) : 1
 """
 
-POISSON_SPIKE = "presenting and rate > 0*Hz and rand() < rate * dt"
+#: Steps before the next spike of a process firing in each step with probability ``spike_chance``: geometric,
+#: ``P(k) = (1 - p)^k p``, cut at a slot (the rate is drawn anew before then; Brian2's floor() may be an int32).
+#: A silent neuron's chance is raised to 1e-30, which puts its next spike out of reach.
+STEPS_TO_NEXT_SPIKE = "floor(clip(log(rand()) / log1p(-clip(spike_chance, 1e-30, 1)), 0, slot_steps))"
+DRAW_NEXT_SPIKE = f"next_spike_step = timestep(t, step_dt) + {STEPS_TO_NEXT_SPIKE}"
+POISSON_SPIKE = "timestep(t, step_dt) >= next_spike_step"
+AFTER_POISSON_SPIKE = f"n_emitted += 1\nnext_spike_step = timestep(t, step_dt) + 1 + {STEPS_TO_NEXT_SPIKE}"
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ class Protocol:
         self.streams = {stream.name: stream for stream in streams}
         self.layers = list(layers)
         self.namespace = {
-            "slot_steps": model.slot_steps, "present_steps": model.present_steps,
+            "step_dt": model.dt, "slot_steps": model.slot_steps, "present_steps": model.present_steps,
             "min_spikes": p.min_spikes, "max_retries": p.max_retries,
             "intensity_start": p.intensity_start, "intensity_step": p.intensity_step,
         }
@@ -131,9 +146,11 @@ class Protocol:
             stimulus = TimedArray(np.zeros((slots_per_run * stream.n_frames, stream.n_input)), dt=1 * second,
                                   name=f"{stream.prefix}stimulus")
             group = NeuronGroup(stream.n_input, INPUT_EQS.format(stimulus=stimulus.name), threshold=POISSON_SPIKE,
-                                reset="n_emitted += 1", name=f"{stream.prefix}input",
+                                reset=AFTER_POISSON_SPIKE, name=f"{stream.prefix}input",
                                 namespace={**self.namespace, "n_frames": stream.n_frames,
                                            "rate_per_unit": stream.rate_per_unit, stimulus.name: stimulus})
+            group.run_regularly(DRAW_NEXT_SPIKE, dt=self.draw_steps(stream) * model.dt, when="start",
+                                name=f"{stream.prefix}input_draw")
             for variable, source in (("image", "image"), ("intensity", f"intensity_{layer}"),
                                      ("presenting", "presenting")):
                 setattr(group, variable, linked_var(self.group, source, index=np.zeros(stream.n_input, dtype=int)))
@@ -153,6 +170,12 @@ class Protocol:
             counters.append(counter)
             self.spikes.append(SpikeMonitor(exc, name=f"{name}_spikes"))
         return [self.group, *self.inputs.values(), *counters, *self.spikes, self.judgements]
+
+    def draw_steps(self, stream: Stream) -> int:
+        """How often (in steps) the input neurons of ``stream`` draw their next spike anew: the largest period
+        whose every start is a start of a frame, of a presentation or of a rest, so that their rates stay
+        fixed within it."""
+        return math.gcd(self.model.present_steps // stream.n_frames, self.model.slot_steps)
 
     @property
     def duration(self):
