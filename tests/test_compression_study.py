@@ -7,7 +7,7 @@ import pytest
 
 from brainnets.cli import build_parser, main
 from brainnets.stdp.experiment import Settings
-from brainnets.studies import compression_study, prune_quantize, unimodal
+from brainnets.studies import arms, compression_study, prune_quantize, unimodal
 from brainnets.studies.arms import from_table
 
 
@@ -37,6 +37,7 @@ def fake_arms(monkeypatch):
                             spikes=int(1000 * (0.5 + connectivity)), threshold=c.threshold)
 
     monkeypatch.setattr(compression_study, "run_arm_process", run_arm_process)
+    monkeypatch.setitem(arms.LOCAL_CLUSTER, "processes", False)  # the study's workers are threads, beside the fake
     return calls
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import brian2
+import distributed
 from brian2 import NeuronGroup, ms, run, second
 
 from brainnets import cache, cli
@@ -107,16 +108,20 @@ class _FakeArmProcess:
 
 
 def test_an_arm_that_stops_on_a_user_error_stops_its_study_in_one_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(subprocess, "Popen", _FakeArmProcess)
     monkeypatch.setattr(_FakeArmProcess, "terminated", [])
     arm = partial(arms.run_arm_process, "multimodal", _Settings(), {})
-    with pytest.raises(subprocess.CalledProcessError):  # an unexpected failure keeps its traceback
-        arm(tmp_path / "broken")
-    started = time.perf_counter()
-    with pytest.raises(arms.ArmError, match="bad stopped"):  # and the arm still running is stopped with it
-        arms.run_all({"slow": partial(arm, tmp_path / "slow"), "bad": partial(arm, tmp_path / "bad")}, jobs=2,
-                     progress=False)
-    assert _FakeArmProcess.terminated == ["slow"] and time.perf_counter() - started < 10
+    # the study's cluster runs its arms in threads of this process, beside the fake; it starts (and stops)
+    # with the real Popen
+    with distributed.LocalCluster(n_workers=2, **{**arms.LOCAL_CLUSTER, "processes": False}) as cluster, \
+            monkeypatch.context() as patch:
+        patch.setattr(subprocess, "Popen", _FakeArmProcess)
+        with pytest.raises(subprocess.CalledProcessError):  # an unexpected failure keeps its traceback
+            arm(tmp_path / "broken")
+        started = time.perf_counter()
+        with pytest.raises(arms.ArmError, match="bad stopped"):  # and the arm still running is stopped with it
+            arms.run_arms({"slow": partial(arm, tmp_path / "slow"), "bad": partial(arm, tmp_path / "bad")},
+                          scheduler=cluster.scheduler_address, progress=False)
+        assert _FakeArmProcess.terminated == ["slow"] and time.perf_counter() - started < 10
 
 
 def test_the_cache_has_a_documented_place_a_size_and_a_clear(tmp_path, monkeypatch, capsys):

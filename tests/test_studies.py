@@ -1,6 +1,8 @@
 """The studies of ``brainnets study`` put runs together correctly; the runs themselves are faked."""
 import json
 import shlex
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,10 +30,16 @@ class FakeArms(dict):
 
 
 @pytest.fixture
-def fake_arms(monkeypatch):
+def fake_arms(monkeypatch, arms_in_this_process):
     arms_given = FakeArms(metrics=None)
     monkeypatch.setattr(arms, "run_arm_process", arms_given)
     return arms_given
+
+
+@pytest.fixture
+def arms_in_this_process(monkeypatch):
+    """The study's local cluster runs its arms in threads of this process: where the fakes are, and quick to start."""
+    monkeypatch.setitem(arms.LOCAL_CLUSTER, "processes", False)
 
 
 def test_study_lists_every_study(capsys):
@@ -152,17 +160,18 @@ def test_ensemble_statistics_tell_alike_neurons_from_specialists(tmp_path):
     assert main(["study", "ensemble-stats", str(tmp_path / "absent")]) == 2
 
 
-def test_run_all_follows_the_items_each_arm_has_shown(tmp_path):
+def shown_so_far(folder: Path, done: int) -> dict:
+    """An arm that has shown ``done`` of its 10 items."""
+    folder.mkdir()
+    (folder / "progress.json").write_text(json.dumps({"done": done, "total": 10}))
+    return {"name": folder.name}
+
+
+def test_run_arms_follows_the_items_each_arm_has_shown(tmp_path, arms_in_this_process):
     """The study's progress bar adds up the arms' progress files; an arm not yet started counts as 0 of 0."""
-    from brainnets.studies.arms import _progress_of, run_all
+    from brainnets.studies.arms import _progress_of, run_arms
 
-    def arm(name: str, done: int) -> dict:
-        folder = tmp_path / name
-        folder.mkdir()
-        (folder / "progress.json").write_text(json.dumps({"done": done, "total": 10}))
-        return {"name": name}
-
-    results = run_all({"a": lambda: arm("a", 10), "b": lambda: arm("b", 4)}, jobs=2, progress=False,
-                      folders={"a": tmp_path / "a", "b": tmp_path / "b"})
+    results = run_arms({"a": partial(shown_so_far, tmp_path / "a", 10), "b": partial(shown_so_far, tmp_path / "b", 4)},
+                       jobs=2, progress=False, folders={"a": tmp_path / "a", "b": tmp_path / "b"})
     assert results == {"a": {"name": "a"}, "b": {"name": "b"}}
     assert _progress_of(tmp_path / "b") == (4, 10) and _progress_of(tmp_path / "never") == (0, 0)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from functools import partial
 from pathlib import Path
 
 from ..checkpoint import check_new_result, write_json_atomic
 from ..plotting import plot_bars
 from ..provenance import command_line_of, options_given
 from . import runs
-from .arms import run_all
 
 #: variant -> the settings that differ from the full network's
 VARIANTS = {
@@ -35,9 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     check_new_result(f"{args.out}.json")
-    results = run_all({name: partial(runs.train, runs.settings(args, seed=args.seed, **changes),
-                                     Path(args.work) / name)
-                       for name, changes in VARIANTS.items()}, args.jobs)
+    results = runs.train_all(args, {name: (runs.settings(args, seed=args.seed, **changes), Path(args.work) / name)
+                                    for name, changes in VARIANTS.items()})
     accuracies = {name: results[name]["accuracy"] for name in VARIANTS}
     document = {**accuracies, "thesis": THESIS, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
                 "seed": args.seed, "runs": results,

@@ -1,30 +1,45 @@
-"""One arm of a study: an experiment described by a settings file, run in its own process.
+"""One arm of a study: an experiment described by a settings file, run in its own process, as a Dask task.
 
 A study writes ``<out>.arm.json`` beside the arm's output folder: which kind of experiment, its settings
 dataclass as a table, and where its data comes from. ``python -m brainnets run-arm <out>.arm.json`` runs it
 into ``<out>`` (resuming a checkpoint left there), so arms train side by side, each with its own compiled
 Brian2 project, and a killed study resumes arm by arm.
+
+:func:`run_arms` hands a study's arms to ``dask.distributed``: a ``LocalCluster`` of ``--jobs`` workers on
+this machine, or the running cluster whose scheduler ``--scheduler ADDRESS`` names. Each worker runs one arm
+at a time and starts the arm's own process, so every worker must see the study's folders at the same paths
+(one machine, or a shared file system) and have brainnets installed. Point a study at a cluster with::
+
+    dask scheduler                                             # prints its address: tcp://10.0.0.5:8786
+    dask worker tcp://10.0.0.5:8786 --nworkers 4 --nthreads 1  # on each machine: 4 arms at a time there
+    brainnets study seeds --seeds 0 1 2 3 --scheduler tcp://10.0.0.5:8786 --work runs/seeds --out seeds
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
+import logging
+import signal
 import subprocess
 import sys
 import threading
+import time
 import typing
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
 from ..checkpoint import RunFolderError, hold_folder, write_json_atomic
 from ..stdp.phases import PROGRESS_FILE
 
-#: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``.
+#: kind -> "module:function" running one arm: ``function(settings_table, data_table, out, resume, progress)``,
+#: which writes the arm's ``metrics.json`` into ``out``. A kind not listed here may be such a "module:function"
+#: itself: an experiment of another package (or of a test) run as an arm.
 RUNNERS = {
     "unimodal": "brainnets.studies.unimodal:run_arm",
     "multimodal": "brainnets.studies.multimodal:run_arm",
@@ -87,11 +102,12 @@ def arm_file(out: Path) -> Path:
 def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
     """Run one arm in a new process unless ``out`` holds its finished run; returns the arm's metrics.
 
-    ``settings`` is the experiment's settings dataclass, ``data`` says where its data comes from. An arm
-    killed earlier (``out`` holds a checkpoint) is resumed.
+    ``kind`` is one of :data:`RUNNERS` or a runner's "module:function", ``settings`` the experiment's settings
+    dataclass, ``data`` says where its data comes from. An arm killed earlier (``out`` holds a checkpoint) is
+    resumed.
     """
-    if kind not in RUNNERS:
-        raise ValueError(f"arm kind must be one of {sorted(RUNNERS)}, got {kind!r}")
+    if kind not in RUNNERS and ":" not in kind:
+        raise ValueError(f"arm kind must be one of {sorted(RUNNERS)} or a runner's module:function, got {kind!r}")
     out = Path(out)
     metrics = out / "metrics.json"
     if not metrics.exists():
@@ -99,52 +115,142 @@ def run_arm_process(kind: str, settings, data: dict, out: str | Path) -> dict:
         command = [sys.executable, "-m", "brainnets", "run-arm", str(arm_file(out)), "--quiet"]
         if (out / "checkpoint.npz").exists():
             command.append("--resume")
-        with subprocess.Popen(command) as process:
-            _running.add(process)
-            if _stopped.is_set():  # the study stopped while this arm was starting
-                process.terminate()
+        study = getattr(_study_of_this_thread, "name", None)
+        with _start_arm(command, study, out) as process:
             try:
                 status = process.wait()
             finally:
-                _running.discard(process)
+                _forget(process, study)
         if status == 2:
-            raise ArmError(f"the arm in {out} stopped (its error is printed above)")
+            raise ArmError(f"the arm in {out} stopped (its error is printed above, or, on a cluster given by "
+                           "--scheduler, in its worker's log)")
         if status != 0:
             raise subprocess.CalledProcessError(status, command)
     return json.loads(metrics.read_text())
 
 
-#: The arm processes running now, stopped when one of their study's arms fails (and then ``_stopped`` is set).
-_running: set[subprocess.Popen] = set()
-_stopped = threading.Event()
+# A worker runs the arms of any number of studies (a cluster given by --scheduler outlives them), so the arm
+# processes are kept by study: a study that fails stops its own arms only.
+_running: dict[str | None, set[subprocess.Popen]] = {}
+_stopped: set[str] = set()
+_arms_lock = threading.Lock()
+_study_of_this_thread = threading.local()
 
 
-def _stop_running_arms() -> None:
-    """Stop every arm process running or starting (each resumes from its last checkpoint when the study does)."""
-    _stopped.set()
-    for process in list(_running):
-        process.terminate()
+def _start_arm(command: list[str], study: str | None, out: Path) -> subprocess.Popen:
+    with _arms_lock:  # no arm starts after its study has stopped the ones running
+        if study in _stopped:
+            raise ArmError(f"the arm in {out} was not started: its study stopped")
+        process = subprocess.Popen(command)
+        _running.setdefault(study, set()).add(process)
+    return process
 
 
-def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = True,
-            folders: dict[str, Path] | None = None) -> dict[str, dict]:
-    """Call every task, ``jobs`` at a time, in the order given; returns ``{name: result}``.
+def _forget(process: subprocess.Popen, study: str | None) -> None:
+    with _arms_lock:
+        running = _running.get(study, set())
+        running.discard(process)
+        if not running:
+            _running.pop(study, None)
 
-    The progress bar counts the tasks finished, or, given each task's output ``folders``, the items its
-    experiment has shown (its :data:`~brainnets.stdp.phases.PROGRESS_FILE`), over the arms started so far."""
-    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(tasks), desc="arms finished", unit="arm",
-                                                 disable=not progress or folders is not None) as bar, \
+
+def _stop_arms_of(study: str) -> None:
+    """Stop every arm process of ``study`` running on this worker, and any it would start from now on (each
+    resumes from its last checkpoint when the study does)."""
+    with _arms_lock:
+        _stopped.add(study)
+        for process in _running.pop(study, set()):
+            process.terminate()
+
+
+def _run_task(study: str, task: Callable[[], dict]) -> dict:
+    """``task()`` on a worker, its arm processes kept as ``study``'s."""
+    _study_of_this_thread.name = study
+    try:
+        return task()
+    finally:
+        _study_of_this_thread.name = None
+
+
+#: How the local cluster of :func:`run_arms` starts: worker processes, as on a real cluster, so that a task
+#: that only works inside the study's own process fails here too; one thread each, as each runs one arm; and
+#: quiet, as the study itself reports an arm's error.
+LOCAL_CLUSTER = {"processes": True, "threads_per_worker": 1, "dashboard_address": None,
+                 "silence_logs": logging.CRITICAL}
+
+
+#: A local cluster without workers this long has lost them for good (a worker that dies is restarted within
+#: seconds): the study stops instead of waiting for ever.
+LOST_CLUSTER_SECONDS = 60
+
+
+@contextlib.contextmanager
+def _client(jobs: int, scheduler: str | None) -> Iterator:
+    from distributed import Client, LocalCluster  # here: every brainnets command and arm imports this module
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler)
+        except OSError as error:
+            raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answers there ({error})") from None
+        with client:
+            yield client
+        return
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    with LocalCluster(n_workers=jobs, **LOCAL_CLUSTER) as cluster, Client(cluster) as client:
+        if LOCAL_CLUSTER["processes"]:
+            client.run(_leave_ctrl_c_to_the_study)
+        yield client
+
+
+def _leave_ctrl_c_to_the_study() -> None:
+    """Ctrl-C reaches a local worker and its arm processes too: there it is ignored, and the study stops the
+    arms (as it does when one fails) without a worker dying in the middle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_arms(tasks: dict[str, Callable[[], dict]], jobs: int = 2, scheduler: str | None = None,
+             progress: bool = True, folders: dict[str, Path] | None = None) -> dict[str, dict]:
+    """Run every task as a ``dask.distributed`` task, started in the order given; returns ``{name: result}``.
+
+    A task is a picklable callable of no arguments (a :func:`functools.partial` of a module-level function,
+    such as :func:`run_arm_process`, and plain arguments) returning the arm's metrics; it runs on a worker,
+    which must see the same folders as this process. With ``scheduler`` None the tasks run on a local
+    cluster of ``jobs`` worker processes, one arm each at a time; else on the running cluster whose
+    scheduler has that address.
+
+    When a task fails, or the study is interrupted (Ctrl-C), the tasks not started are cancelled and the
+    arm processes running are stopped (each resumes from its checkpoint when the study is run again); then
+    the error is raised. The progress bar counts the tasks finished, or, given each task's output
+    ``folders``, the items its experiment has shown (its :data:`~brainnets.stdp.phases.PROGRESS_FILE`),
+    over the arms started so far."""
+    import distributed
+
+    study = uuid.uuid4().hex
+    with _client(jobs, scheduler) as client, \
+            tqdm(total=len(tasks), desc="arms finished", unit="arm",
+                 disable=not progress or folders is not None) as bar, \
             tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
-        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        futures = {name: client.submit(_run_task, study, task, key=f"arm {name} {study}",
+                                       priority=len(tasks) - order, pure=False)
+                   for order, (name, task) in enumerate(tasks.items())}
         pending = set(futures.values())
         first_look = True
-        _stopped.clear()
+        workers_seen = time.monotonic()
         try:
             while pending:
-                finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+                try:
+                    finished, pending = distributed.wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+                except distributed.TimeoutError:
+                    finished = set()
                 for future in finished:
                     future.result()
                     bar.update()
+                if scheduler is None and client.scheduler_info()["workers"]:
+                    workers_seen = time.monotonic()
+                elif scheduler is None and time.monotonic() - workers_seen > LOST_CLUSTER_SECONDS:
+                    raise RuntimeError(f"the local Dask cluster has had no workers for {LOST_CLUSTER_SECONDS} s")
                 if folders is not None:
                     shown = [_progress_of(folder) for folder in folders.values()]
                     items.total = sum(total for _, total in shown)
@@ -157,9 +263,9 @@ def run_all(tasks: dict[str, Callable[[], dict]], jobs: int, progress: bool = Tr
                                           refresh=False)
                     items.refresh()
         except BaseException:  # one arm failed (or the user stopped the study): the other arms stop too
-            for future in pending:
-                future.cancel()
-            _stop_running_arms()
+            with contextlib.suppress(Exception):  # the error to report is the arm's, not a lost worker's
+                client.run(_stop_arms_of, study, on_error="ignore")
+                client.cancel(list(pending))
             raise
         return {name: future.result() for name, future in futures.items()}
 
@@ -171,6 +277,17 @@ def _progress_of(folder: Path) -> tuple[int, int]:
         return int(told["done"]), int(told["total"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0, 0
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every study that runs many arms: where its arms run (see :func:`run_arms`)."""
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="arms trained at the same time: the workers of the Dask cluster started on this machine "
+                             "(default: %(default)s)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the arms on the running Dask cluster whose scheduler has this address (e.g. "
+                             "tcp://10.0.0.5:8786) instead: every worker must see the study's folders at the same "
+                             "paths, and runs one arm per thread at a time")
 
 
 # -- the run-arm subcommand ------------------------------------------------------------------------------
@@ -186,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.name.endswith(".arm.json"):
         raise ValueError(f"{path}: an arm file is named <out>.arm.json")
     document = json.loads(path.read_text())
-    module_name, function = RUNNERS[document["kind"]].split(":")
+    module_name, function = RUNNERS.get(document["kind"], document["kind"]).split(":")
     runner = getattr(importlib.import_module(module_name), function)
     out = path.parent / path.name[:-len(".arm.json")]
     runner(document["settings"], document["data"], out, resume=args.resume, progress=not args.quiet)

@@ -9,9 +9,11 @@ Stages (each run is one `brainnets compress run`, in its own process, in WORK/<n
          --order-thresholds, on the full schedule at 0.15): pruning once at the end, and a random
          sparse network (Fig. 2.7)
 
-A finished run's metrics are copied to OUT/runs/<name>.json and count as done from then on, so a
-study can be continued on another machine from the committed results; a killed run resumes from its
-checkpoint in WORK. Writes OUT/summary.json and the figures.
+Runs train side by side on a local Dask cluster of --jobs workers, or on the cluster --scheduler names
+(whose workers see WORK and OUT at the same paths). A finished run's metrics are copied to
+OUT/runs/<name>.json and count as done from then on, so a study can be continued on another machine from
+the committed results; a killed run resumes from its checkpoint in WORK. Writes OUT/summary.json and the
+figures.
 
     brainnets compress study --work runs/compression --out docs/results/compression
 """
@@ -30,7 +32,7 @@ from ..plotting import plot_bars, plot_lines
 from ..provenance import command_line_of, options_given
 from ..stdp.experiment import Settings
 from . import unimodal
-from .arms import run_all, run_arm_process
+from .arms import add_cluster_arguments, run_arm_process, run_arms
 from .prune_quantize import SCHEDULE, schedule
 
 
@@ -67,17 +69,10 @@ class Study:
 
     def task(self, **run):
         name = self.name(**run)
-        return name, partial(self.finished_run, name, self.settings(**run))
+        return name, partial(finished_run, self.settings(**run), self.work / name, self.out / "runs")
 
-    def finished_run(self, name: str, settings: Settings) -> dict:
-        stored = self.out / "runs" / f"{name}.json"
-        if stored.exists():
-            return json.loads(stored.read_text())
-        metrics = run_arm_process("unimodal", settings, {"data_dir": None}, self.work / name)
-        if metrics["n_train"] == FULL_TRAIN:  # the receptive fields of Fig. 2.5
-            shutil.copyfile(self.work / name / "receptive_fields.png", self.out / "runs" / f"{name}_fields.png")
-        write_json_atomic(stored, metrics)
-        return metrics
+    def run_arms(self, tasks: dict) -> dict[str, dict]:
+        return run_arms(tasks, jobs=self.args.jobs, scheduler=self.args.scheduler)
 
     def plan(self, stage: str) -> dict:
         a = self.args
@@ -90,7 +85,7 @@ class Study:
                       for k in KINDS for t in a.thresholds]
         else:
             points = [(a.sweep_train, t) for t in a.order_thresholds] + [(FULL_TRAIN, FULL_THRESHOLD)]
-            reference = run_all(dict(self.task(n_train=n, mode="during", threshold=t) for n, t in points), a.jobs)
+            reference = self.run_arms(dict(self.task(n_train=n, mode="during", threshold=t) for n, t in points))
             tasks = [self.task(n_train=metrics["n_train"], mode=mode, connectivity=metrics["connectivity"])
                      for metrics in reference.values() for mode in ("end", "random")]
         return dict(tasks)
@@ -158,6 +153,20 @@ class Study:
                       reference={kind(k): v for k, v in THESIS_ENERGY.items()})
 
 
+def finished_run(settings: Settings, folder: Path, finished: Path) -> dict:
+    """The metrics of the run ``settings`` describe: ``finished/<name>.json`` if it finished before, else those
+    of the run trained into ``folder`` (in its own process; ``<name>`` is its name), then kept there (and, on
+    the full schedule, its receptive fields in ``finished/<name>_fields.png``)."""
+    stored = finished / f"{folder.name}.json"
+    if stored.exists():
+        return json.loads(stored.read_text())
+    metrics = run_arm_process("unimodal", settings, {"data_dir": None}, folder)
+    if metrics["n_train"] == FULL_TRAIN:  # the receptive fields of Fig. 2.5
+        shutil.copyfile(folder / "receptive_fields.png", finished / f"{folder.name}_fields.png")
+    write_json_atomic(stored, metrics)
+    return metrics
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--model", default=unimodal.DEFAULT_MODEL,
@@ -170,7 +179,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep-train", type=int, default=12000, help="training images of the sweep schedule")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
     parser.add_argument("--order-thresholds", type=float, nargs="+", default=[0.1, 0.2, 0.3])
-    parser.add_argument("--jobs", type=int, default=2, help="runs at the same time")
+    add_cluster_arguments(parser)
     parser.add_argument("--work", required=True, help="folder for the individual runs")
     parser.add_argument("--out", required=True, help="folder for summary.json, figures and runs/*.json")
 
@@ -180,7 +189,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     study = Study(args)
     (study.out / "runs").mkdir(parents=True, exist_ok=True)
     for stage in args.stages:
-        run_all(study.plan(stage), args.jobs)
+        study.run_arms(study.plan(stage))
     rows = study.summary()
     write_json_atomic(study.out / "summary.json", {
         "runs": rows, "n_exc": args.n_exc, "seed": args.seed, "batches": args.batches,

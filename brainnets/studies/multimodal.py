@@ -16,9 +16,11 @@ A larger run on the Free Spoken Digit Dataset::
     brainnets multimodal --audio fsdd:../shared/data/fsdd/recordings --n-total 400 \\
         --train 10000 --test 2000 --noise awgn awgn_contrast --out runs/multimodal_400
 
-Each arm trains in its own process and folder under OUT/arms (two at a time, --jobs), checkpointed; --resume
-continues a killed run. OUT/metrics.json holds every arm's accuracies, OUT/accuracies.png shows them, and
-OUT/cochleagram.png the corpus' first "0" as the audio ensemble receives it (Fig. 3.4).
+Each arm trains in its own process and folder under OUT/arms, checkpointed, as a task of a Dask cluster: a
+local one of --jobs workers (two arms at a time), or the running one --scheduler names, whose workers must see
+OUT at the same path; --resume continues a killed run. OUT/metrics.json holds every arm's accuracies,
+OUT/accuracies.png shows them, and OUT/cochleagram.png the corpus' first "0" as the audio ensemble receives it
+(Fig. 3.4).
 
 --manual adds the arm whose cross-modal links are made by hand after 5,000 pairs (Rathi 3.8). --sweep runs
 instead the study of Figs. 3.11 and 3.12 at N neurons: learned and hand-made links at each of --fractions,
@@ -64,7 +66,7 @@ from ..spoken_digits import (SPLITS, SpokenDigits, load_spoken_digits, named_tes
 from ..stdp.multimodal import MultimodalModel
 from ..stdp.multimodal_experiment import TEST_PAIRINGS, MultimodalExperiment, MultimodalSettings
 from ..stdp.readout import VOTES
-from .arms import begin_study, from_table, run_all, run_arm_process
+from .arms import add_cluster_arguments, begin_study, from_table, run_arm_process, run_arms
 
 #: The model the main job uses: the literal one with the deviations chosen on held-out data.
 DEFAULT_MODEL = "rathi2018_multimodal_tuned"
@@ -122,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train only these arms of the comparison (e.g. audio_only), to study one of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICES, default="cpp")
-    parser.add_argument("--jobs", type=int, default=2, help="arms trained at the same time")
+    add_cluster_arguments(parser)
     parser.add_argument("--out", default="runs/multimodal", help="output folder; must be new unless --resume")
     parser.add_argument("--summary", help="also add this size's results to a summary JSON file")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -255,6 +257,12 @@ def run_arm(settings: dict, data: dict, out: Path, resume: bool, progress: bool)
         if data.get("test_audio"):
             audio = (audio[0], scoring_corpus(data["test_audio"], audio[0]))
     return MultimodalExperiment(settings, images, audio, out, resume=resume, progress=progress).run()
+
+
+def train(settings: MultimodalSettings, data: dict, out: Path) -> dict:
+    """One arm trained into ``out`` in its own process, unless ``out`` holds it finished (a killed one is
+    resumed); returns its metrics. ``data`` as for :func:`run_arm`."""
+    return run_arm_process("multimodal", settings, data, out)
 
 
 # -- the results -------------------------------------------------------------------------------------------
@@ -425,11 +433,11 @@ def run(args: argparse.Namespace) -> dict:
         fill_cache(audio, model.frontend, workers=args.jobs, progress=not args.quiet)
     draw_a_zero(corpus, model.frontend, out / "cochleagram.png")
     given = {"test_audio": args.test_audio} if args.test_audio else {}
-    results = run_all({name: partial(run_arm_process, "multimodal", settings[name],
-                                     {"audio": args.audio, "split": split, "validate": args.validate, **given},
-                                     out / "arms" / name)
-                       for name, (_, split) in plan.items()}, args.jobs, progress=not args.quiet,
-                      folders={name: out / "arms" / name for name in plan})
+    results = run_arms({name: partial(train, settings[name],
+                                      {"audio": args.audio, "split": split, "validate": args.validate, **given},
+                                      out / "arms" / name)
+                        for name, (_, split) in plan.items()}, jobs=args.jobs, scheduler=args.scheduler,
+                       progress=not args.quiet, folders={name: out / "arms" / name for name in plan})
     command = command_line_of(["multimodal"], options_given(args, add_arguments))
     if args.speakers:
         document = {**report_speakers(results, plan, args), **origin, "command": command}

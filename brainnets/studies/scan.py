@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from functools import partial
 from pathlib import Path
 
 from ..checkpoint import check_new_result, write_json_atomic
@@ -23,7 +22,6 @@ from ..plotting import plot_bars
 from ..provenance import command_line_of, options_given
 from ..resources import model_file
 from . import runs, validate
-from .arms import run_all
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace) -> dict:
     (work / "models").mkdir(parents=True, exist_ok=True)
     for value in values:
         models[value].write_text(texts[value])
-    run_all({value: partial(runs.train, settings[value], work / f"{key}_{value}") for value in values}, args.jobs)
+    runs.train_all(args, {value: (settings[value], work / f"{key}_{value}") for value in values})
 
     scores_file = work / "validation.json"
     networks = [str(work / f"{key}_{value}" / "network.npz") for value in values]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,6 @@ from ..checkpoint import check_new_result, write_json_atomic
 from ..plotting import plot_bars
 from ..provenance import command_line_of, options_given
 from . import runs
-from .arms import run_all
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,8 +31,8 @@ def run(args: argparse.Namespace) -> dict:
     if len(set(args.seeds)) != len(args.seeds):
         raise ValueError(f"--seeds repeats a seed: {args.seeds}")
     check_new_result(f"{args.out}.json")
-    trained = run_all({seed: partial(runs.train, runs.settings(args, seed=seed), Path(args.work) / f"seed_{seed}")
-                       for seed in args.seeds}, args.jobs)
+    trained = runs.train_all(args, {seed: (runs.settings(args, seed=seed), Path(args.work) / f"seed_{seed}")
+                                    for seed in args.seeds})
     accuracies = np.array([trained[seed]["accuracy"] for seed in args.seeds])
     document = {"model": args.model, "n_exc": args.n_exc, "n_train": args.train, "n_test": args.test,
                 "seeds": args.seeds, "accuracy": dict(zip(map(str, args.seeds), accuracies.tolist())),
