@@ -163,10 +163,17 @@ class FixedWeights:
     state_variables: ClassVar[tuple[str, ...]] = ("w",)
     time_stamps: ClassVar[tuple[str, ...]] = ()
 
+    @property
+    def on_pre(self) -> str:
+        return self.pre_spike("w")
+
     def pre_spike(self, conductance: str) -> str:
         return f"ge_post += {conductance}"
 
     def namespace(self, dt: Quantity) -> dict:
+        return {}
+
+    def initial_state(self, n_synapses: int) -> dict[str, np.ndarray]:
         return {}
 
 

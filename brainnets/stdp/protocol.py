@@ -40,10 +40,12 @@ from brian2 import NeuronGroup, Quantity, SpikeMonitor, Synapses, TimedArray, li
 
 from .model import DiehlCookModel
 
+#: One neuron per copy of the network (:class:`Protocol`): each shows its own share of the stimulus.
 PROTOCOL_EQS = """
-image : integer                    # index of the item on show, within this run's stimulus
+image : integer                    # index of the item on show, within this copy's share of the stimulus
 retries : integer                  # failed presentations of the current item so far
-n_images : integer (shared, constant)   # items in this run's stimulus
+first_image : integer (constant)   # where this copy's share starts in the run's stimulus
+n_images : integer (constant)      # items in this copy's share
 rng_seed : integer (shared, constant)   # seeds the standalone random generator of this run
 presenting = timestep(t, step_dt) % slot_steps < present_steps and image < n_images : boolean
 """
@@ -78,12 +80,13 @@ BRIGHTEN_LAYER = ("intensity_{layer} = intensity_start * int(accepted) + "
 # Steps are counted with ``step_dt``, the network's step, as the draws run on a clock of their own.
 INPUT_EQS = """
 image : integer (linked)
+first_image : integer (linked)
 intensity : 1 (linked)
 presenting : boolean (linked)
 n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
 next_spike_step : 1                # the step of this neuron's next spike
 frame = (timestep(t, step_dt) % slot_steps) * n_frames // present_steps : integer
-rate = intensity * rate_per_unit * {stimulus}((image * n_frames + frame) * second, i) : Hz
+rate = intensity * rate_per_unit * {stimulus}(((first_image + image) * n_frames + frame) * second, i % n_input) : Hz
 spike_chance = int(presenting) * clip(rate * step_dt, 0, 1) : 1
 """
 
@@ -114,12 +117,19 @@ class Stream:
 
 class Protocol:
     """The protocol group judging the named ``layers``, one Poisson input group per :class:`Stream`
-    (``inputs[name]``; stream k feeds layer k), and the monitors that record them."""
+    (``inputs[name]``; stream k feeds layer k), and the monitors that record them.
 
-    def __init__(self, model: DiehlCookModel, streams: list[Stream], layers: list[str], slots_per_run: int):
+    With ``copies`` > 1 the network it drives holds that many independent copies side by side (each group
+    ``copies`` times as large, copy c's neurons after those of copies 0..c-1): one protocol neuron per copy,
+    which shows its own share of the run's items to its own input neurons and judges its own layers. Each copy
+    shows up to ``slots_per_run`` items per run."""
+
+    def __init__(self, model: DiehlCookModel, streams: list[Stream], layers: list[str], slots_per_run: int,
+                 copies: int = 1):
         p = model.protocol
         self.model = model
         self.slots_per_run = slots_per_run
+        self.copies = copies
         self.streams = {stream.name: stream for stream in streams}
         self.layers = list(layers)
         self.namespace = {
@@ -132,7 +142,7 @@ class Protocol:
             any_too_few=" or ".join(f"too_few_{name}" for name in layers),
             brighten="\n".join(BRIGHTEN_LAYER.format(layer=name) for name in layers),
             clear="\n".join(f"n_spikes_{name} = 0" for name in layers))
-        self.group = NeuronGroup(1, PROTOCOL_EQS + "".join(LAYER_COUNTER_EQS.format(layer=name) for name in layers),
+        self.group = NeuronGroup(copies, PROTOCOL_EQS + "".join(LAYER_COUNTER_EQS.format(layer=name) for name in layers),
                                  threshold=END_OF_PRESENTATION, reset=judge, namespace=self.namespace,
                                  name="protocol")
         for name in layers:
@@ -143,17 +153,18 @@ class Protocol:
             if model.present_steps % stream.n_frames:
                 raise ValueError(f"stream {stream.name!r}: {stream.n_frames} frames do not divide the "
                                  f"{model.present_steps} steps of a presentation")
-            stimulus = TimedArray(np.zeros((slots_per_run * stream.n_frames, stream.n_input)), dt=1 * second,
+            stimulus = TimedArray(np.zeros((self.capacity * stream.n_frames, stream.n_input)), dt=1 * second,
                                   name=f"{stream.prefix}stimulus")
-            group = NeuronGroup(stream.n_input, INPUT_EQS.format(stimulus=stimulus.name), threshold=POISSON_SPIKE,
-                                reset=AFTER_POISSON_SPIKE, name=f"{stream.prefix}input",
-                                namespace={**self.namespace, "n_frames": stream.n_frames,
+            group = NeuronGroup(copies * stream.n_input, INPUT_EQS.format(stimulus=stimulus.name),
+                                threshold=POISSON_SPIKE, reset=AFTER_POISSON_SPIKE, name=f"{stream.prefix}input",
+                                namespace={**self.namespace, "n_frames": stream.n_frames, "n_input": stream.n_input,
                                            "rate_per_unit": stream.rate_per_unit, stimulus.name: stimulus})
             group.run_regularly(DRAW_NEXT_SPIKE, dt=self.draw_steps(stream) * model.dt, when="start",
                                 name=f"{stream.prefix}input_draw")
-            for variable, source in (("image", "image"), ("intensity", f"intensity_{layer}"),
-                                     ("presenting", "presenting")):
-                setattr(group, variable, linked_var(self.group, source, index=np.zeros(stream.n_input, dtype=int)))
+            copy_of_input = np.repeat(np.arange(copies), stream.n_input)
+            for variable, source in (("image", "image"), ("first_image", "first_image"),
+                                     ("intensity", f"intensity_{layer}"), ("presenting", "presenting")):
+                setattr(group, variable, linked_var(self.group, source, index=copy_of_input))
             self.stimuli[stream.name], self.inputs[stream.name] = stimulus, group
         self.spikes: list[SpikeMonitor] = []
         self.judgements = SpikeMonitor(self.group, variables=["image", "retries"] +
@@ -166,7 +177,8 @@ class Protocol:
         for name, exc in zip(self.layers, layers, strict=True):
             counter = Synapses(exc, self.group, on_pre=f"n_spikes_{name}_post += int(presenting_post)",
                                namespace=self.namespace, name=f"{name}_spike_counter")
-            counter.connect()
+            neurons = np.arange(len(exc))
+            counter.connect(i=neurons, j=neurons // (len(exc) // self.copies))  # each copy's neurons, its counter
             counters.append(counter)
             self.spikes.append(SpikeMonitor(exc, name=f"{name}_spikes"))
         return [self.group, *self.inputs.values(), *counters, *self.spikes, self.judgements]
@@ -178,17 +190,22 @@ class Protocol:
         return math.gcd(self.model.present_steps // stream.n_frames, self.model.slot_steps)
 
     @property
+    def capacity(self) -> int:
+        """Items one run can show: ``slots_per_run`` per copy."""
+        return self.slots_per_run * self.copies
+
+    @property
     def duration(self):
         return self.slots_per_run * self.model.slot_steps * self.model.dt
 
     def stimulus(self, stream: str, values: np.ndarray) -> np.ndarray:
-        """The stimulus array of ``stream`` for a run: up to ``slots_per_run`` items, each ``(n_frames,
+        """The stimulus array of ``stream`` for a run: up to :attr:`capacity` items, each ``(n_frames,
         n_input)`` or, with one frame, any shape of ``n_input`` values (an image); zero-padded."""
         spec = self.streams[stream]
         items = np.asarray(values, dtype=float).reshape(len(values), spec.n_frames, spec.n_input)
-        if len(items) > self.slots_per_run:
-            raise ValueError(f"at most {self.slots_per_run} images per run, got {len(items)}")
-        padded = np.zeros((self.slots_per_run, spec.n_frames, spec.n_input))
+        if len(items) > self.capacity:
+            raise ValueError(f"at most {self.capacity} images per run, got {len(items)}")
+        padded = np.zeros((self.capacity, spec.n_frames, spec.n_input))
         padded[:len(items)] = items
         return padded.reshape(-1, spec.n_input)
 

@@ -62,10 +62,25 @@ class EnsembleSimulation:
 
         Items not finished when the run ends (because of repeats) are left for the next call.
         """
+        judged = self._judged(judged)
+        self._run(self._stimuli(items), learning, judged, first_image=0, n_images=len(items))
+        return self._decode(len(items), [judged[name] for name in self.ensemble.protocol.layers])
+
+    def _judged(self, judged: dict[str, bool] | None) -> dict[str, bool]:
+        return {name: True for name in self.ensemble.protocol.layers} | (judged or {})
+
+    def _stimuli(self, items) -> dict:
+        protocol = self.ensemble.protocol
+        return {protocol.stimuli[name]: protocol.stimulus(name, values_of_stream)
+                for name, values_of_stream in self.ensemble.stimuli(items).items()}
+
+    def _run(self, stimuli: dict, learning: bool, judged: dict[str, bool], first_image, n_images) -> None:
+        """One run: each copy shows the items ``first_image`` (its first) to ``first_image + n_images`` of
+        ``stimuli``, from the carried state."""
         network, protocol = self.ensemble, self.ensemble.protocol
-        judged = {name: True for name in protocol.layers} | (judged or {})
         values = {**{(layer.exc.name, "learning"): float(learning) for layer in network.layers},
-                  ("protocol", "n_images"): len(items),
+                  ("protocol", "n_images"): n_images,
+                  ("protocol", "first_image"): first_image,
                   ("protocol", "image"): 0,
                   ("protocol", "rng_seed"): self.run_seed(),
                   **{("protocol", f"n_spikes_{name}"): 0 for name in protocol.layers},
@@ -73,14 +88,11 @@ class EnsembleSimulation:
                   **{(group.name, "n_emitted"): np.zeros(len(group), dtype=np.int32)
                      for group in protocol.inputs.values()},
                   **self.state}
-        stimuli = {protocol.stimuli[name]: protocol.stimulus(name, values_of_stream)
-                   for name, values_of_stream in network.stimuli(items).items()}
         if is_standalone(self.device):
             self._run_standalone(stimuli, values)
         else:
             self._run_runtime(stimuli, values)
         self.runs_done += 1
-        return self._decode(len(items), [judged[name] for name in protocol.layers])
 
     def _view(self, owner: str, name: str):
         return getattr(self.ensemble.network[owner], name)
@@ -120,22 +132,25 @@ class EnsembleSimulation:
     def _events(self, monitor, variable: str) -> np.ndarray:
         return np.asarray(getattr(monitor, variable)[:])
 
-    def _decode(self, n_items: int, judged_layers: list[bool]) -> Presentations:
-        protocol = self.ensemble.protocol
+    def _decode(self, n_items, judged_layers: list[bool], copy: int = 0) -> Presentations:
+        """What copy ``copy`` did in the last run, showing ``n_items`` items."""
+        protocol, copies = self.ensemble.protocol, self.ensemble.protocol.copies
         judged = protocol.judgements
-        spikes_per_layer = np.stack([self._events(judged, f"n_spikes_{name}") for name in protocol.layers],
+        mine = self._events(judged, "i") == copy
+        spikes_per_layer = np.stack([self._events(judged, f"n_spikes_{name}")[mine] for name in protocol.layers],
                                     axis=1)
         neurons, steps, offset = [], [], 0
         for monitor, layer in zip(protocol.spikes, self.ensemble.layers):
-            neurons.append(self._events(monitor, "i") + offset)
-            steps.append(_steps(self._events(monitor, "t") * second, self.ensemble.model.dt))
+            neuron = self._events(monitor, "i")
+            ours = neuron // layer.n_exc == copy
+            neurons.append(neuron[ours] % layer.n_exc + offset)
+            steps.append(_steps(self._events(monitor, "t")[ours] * second, self.ensemble.model.dt))
             offset += layer.n_exc
-        shown = decode_presentations(
-            self.ensemble.model, self.ensemble.n_exc, n_items, self._events(judged, "image"),
-            spikes_per_layer, self._events(judged, "retries"), np.concatenate(neurons), np.concatenate(steps),
-            input_spikes=np.concatenate([group.n_emitted[:] for group in protocol.inputs.values()]),
-            judged_layers=judged_layers)
-        return shown
+        input_spikes = [np.asarray(group.n_emitted[:]).reshape(copies, -1)[copy] for group in protocol.inputs.values()]
+        return decode_presentations(
+            self.ensemble.model, self.ensemble.n_exc, n_items, self._events(judged, "image")[mine],
+            spikes_per_layer, self._events(judged, "retries")[mine], np.concatenate(neurons), np.concatenate(steps),
+            input_spikes=np.concatenate(input_spikes), judged_layers=judged_layers)
 
     def _read_state(self):
         """Copy the carried variables out of the network; times become relative to the next run's start."""
@@ -153,3 +168,71 @@ class EnsembleSimulation:
 
 def _steps(times, dt) -> np.ndarray:
     return np.round(np.asarray(times / dt)).astype(np.int64)
+
+
+class BatchedSimulation(EnsembleSimulation):
+    """A frozen network evaluated many items at once: the ensemble is built with ``copies`` > 1 and
+    ``plastic=False``, and each copy shows its own share of the items, judged by its own protocol neuron (the
+    repeat rule per copy). :meth:`present` shows every item it is given, in as many runs as that takes (a copy
+    that repeated items goes on with the rest of its share in the next run); :meth:`load` takes the state of
+    the trained one-copy network.
+
+    Its numbers are those of :class:`EnsembleSimulation` showing the items one after the other, up to the
+    random draws: every copy starts from the same state, where one network would carry each item's leftover
+    activity into the next (after a rest that lets it decay)."""
+
+    def __init__(self, ensemble: PresentedNetwork, device: str, directory: str | Path | None = None,
+                 seed: int = 0):
+        if ensemble.layers[0].plastic:
+            raise ValueError("a batched simulation evaluates a frozen network: build it with plastic=False")
+        super().__init__(ensemble, device, directory, seed)
+
+    def load(self, state: dict) -> None:
+        """Every copy set to ``state``, the state of the one-copy network (plastic or not)."""
+        self.state = self.ensemble.replicated(state)
+
+    def present(self, items, learning: bool = False, judged: dict[str, bool] | None = None) -> Presentations:
+        """Show every one of ``items`` (up to the protocol's :attr:`~.protocol.Protocol.capacity`), shared out
+        in order among the copies; returns their counts, in the order of ``items``."""
+        if learning:
+            raise ValueError("a batched simulation evaluates a frozen network: learning=False only")
+        protocol = self.ensemble.protocol
+        judged = self._judged(judged)
+        looked = [judged[name] for name in protocol.layers]
+        n_items = len(items)
+        shares = np.diff(np.linspace(0, n_items, protocol.copies + 1).round().astype(int))
+        first = np.concatenate([[0], np.cumsum(shares)[:-1]])
+        left = shares.copy()
+        counts = np.zeros((n_items, self.ensemble.n_exc), dtype=np.int64)
+        tries = np.zeros(n_items, dtype=np.int64)
+        exc_spikes, input_spikes = 0, 0
+        unfinished_tries = np.zeros(protocol.copies, dtype=np.int64)  # of the item a copy was showing at a run's end
+        stimuli = self._stimuli(items)
+        self._start_afresh()
+        while left.any():
+            self._run(stimuli, False, judged, first_image=first.copy(), n_images=left.copy())
+            judged_copy, judged_image = (self._events(protocol.judgements, name) for name in ("i", "image"))
+            for copy in range(protocol.copies):
+                shown = self._decode(left[copy], looked, copy)
+                done = slice(first[copy], first[copy] + shown.n_done)
+                counts[done], tries[done] = shown.counts, shown.tries
+                if shown.n_done:
+                    tries[first[copy]] += unfinished_tries[copy]
+                    unfinished_tries[copy] = 0
+                exc_spikes += shown.exc_spikes
+                input_spikes = input_spikes + shown.input_spikes
+                first[copy] += shown.n_done
+                left[copy] -= shown.n_done
+                if left[copy]:
+                    unfinished_tries[copy] += np.sum((judged_copy == copy) & (judged_image == shown.n_done))
+        return Presentations(counts=counts, tries=tries, exc_spikes=exc_spikes,
+                             input_spikes=np.asarray(input_spikes, dtype=np.int64))
+
+    def _start_afresh(self) -> None:
+        """Every copy's judgement as at its first item: a copy that ran out of items last time went on judging
+        empty slots (and brightening its input) until the run ended."""
+        p = self.ensemble.model.protocol
+        self.state[("protocol", "retries")] = np.zeros(self.ensemble.protocol.copies, dtype=np.int32)
+        for name in self.ensemble.protocol.layers:
+            self.state[("protocol", f"intensity_{name}")] = np.full(self.ensemble.protocol.copies,
+                                                                    float(p.intensity_start))
