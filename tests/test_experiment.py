@@ -91,6 +91,37 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
                                   np.load(tmp_path / "whole" / "network.npz")["weights"])
 
 
+def test_frozen_copies_label_and_test_and_a_run_killed_among_them_resumes_to_the_same_result(
+        mnist_train, mnist_test, tmp_path, monkeypatch):
+    settings = Settings(model=MODEL, n_exc=20, n_train=100, n_test=60, seed=5, device="cpp", slots_per_run=40,
+                        eval_copies=3, checkpoint_seconds=0.0)
+    whole = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "whole", progress=False).run()
+    assert whole["eval_copies"] == 3 and whole["presentations_per_image"]["test"] >= 1
+
+    broken = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", progress=False)
+    build, calls = broken._build_evaluator, []
+
+    def dies_in_its_third_call():
+        build()
+        present = broken.evaluator.present
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:  # the first of the test phase: 100 labelling images are two calls of 3 x 32
+                raise Interrupted
+            return present(*args, **kwargs)
+        monkeypatch.setattr(broken.evaluator, "present", counted)
+
+    monkeypatch.setattr(broken, "_build_evaluator", dies_in_its_third_call)
+    with pytest.raises(Interrupted):
+        broken.run()
+    resumed = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "broken", resume=True,
+                                 progress=False).run()
+    for key in ("accuracy", "confusion_matrix", "neurons_assigned_per_class"):
+        assert resumed[key] == whole[key], key
+    assert not (tmp_path / "whole" / "standalone_eval").exists()
+
+
 def test_resume_refuses_different_settings(mnist_train, mnist_test, tmp_path):
     out = tmp_path / "run"
     out.mkdir()

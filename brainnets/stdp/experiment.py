@@ -53,10 +53,13 @@ class Settings:
     # D&C's rule at test too (as in their code): a test image that makes fewer than min_spikes is shown again,
     # brighter. False shows every test image once, whatever it makes: the spike count of Rathi 2.5.4's energy.
     test_repeats: bool = added_later(True)
+    # Copies of the trained network, frozen, that label and test that many images at once (simulation.
+    # BatchedSimulation); 1: the trained network itself, one image after the other.
+    eval_copies: int = added_later(1)
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
-        check_run_settings(self, ("n_exc", "n_train", "n_test", "epochs", "slots_per_run"))
+        check_run_settings(self, ("n_exc", "n_train", "n_test", "epochs", "slots_per_run", "eval_copies"))
 
     def identity(self) -> dict:
         return run_identity(self)
@@ -124,7 +127,7 @@ class UnimodalExperiment(PhasedExperiment):
                   unjudged=() if settings.test_repeats else ("exc",)),
         ]
 
-    def network(self, structure: dict[str, np.ndarray]) -> UnimodalEnsemble:
+    def network(self, structure: dict[str, np.ndarray], copies: int = 1, plastic: bool = True) -> UnimodalEnsemble:
         s = self.settings
         n_input = self.train.images[0].size
         connections = structure.get("connections")
@@ -132,7 +135,8 @@ class UnimodalExperiment(PhasedExperiment):
             rng = np.random.default_rng([s.seed, 1])  # not the stream of the delays and weights
             connections = s.compression.initial_connections((n_input, s.n_exc), rng)
         return UnimodalEnsemble(self.model, s.n_exc, n_input, slots_per_run=s.slots_per_run, connections=connections,
-                                inhibition=s.inhibition, homeostasis=s.homeostasis, rng=np.random.default_rng(s.seed))
+                                inhibition=s.inhibition, homeostasis=s.homeostasis, rng=np.random.default_rng(s.seed),
+                                copies=copies, plastic=plastic)
 
     def structure(self) -> dict[str, np.ndarray]:
         return {"connections": self.sim.ensemble.layer.connections}

@@ -27,13 +27,13 @@ from ..config import read_toml
 from ..devices import check_runnable, use_device
 from ..provenance import provenance
 from .ensemble import PresentedNetwork
-from .simulation import EnsembleSimulation
+from .simulation import BatchedSimulation, EnsembleSimulation
 
 #: A running experiment's items shown so far over all phases, for a parent process's progress bar.
 PROGRESS_FILE = "progress.json"
 #: What a run writes before its first checkpoint. A folder holding only these (or nothing) is a run killed before
 #: it saved anything of value: it is started again, with or without --resume.
-BEFORE_FIRST_CHECKPOINT = ("settings.json", "standalone", PROGRESS_FILE)
+BEFORE_FIRST_CHECKPOINT = ("settings.json", "standalone", "standalone_eval", PROGRESS_FILE)
 
 
 def _remove(paths: list[Path]) -> None:
@@ -103,13 +103,16 @@ class PhasedExperiment:
         check_runnable(settings.device)
         self._claim_out_dir(resume)
         self.sim: EnsembleSimulation | None = None
+        self.evaluator: BatchedSimulation | None = None  # the frozen copies that show the phases without learning
+        self.evaluator_runs = 0  # runs the evaluator has done (its random streams), kept across resumptions
         self.phase, self.position = 0, 0
         self.provenance = provenance()  # the code as it was when the run started, not when it ends
         self._told_at = -np.inf  # when PROGRESS_FILE was last written
 
     # -- what subclasses provide -------------------------------------------------------------------
-    def network(self, structure: dict[str, np.ndarray]) -> PresentedNetwork:
-        """The network to build; ``structure`` holds the arrays of :meth:`structure` when resuming."""
+    def network(self, structure: dict[str, np.ndarray], copies: int = 1, plastic: bool = True) -> PresentedNetwork:
+        """The network to build; ``structure`` holds the arrays of :meth:`structure` when resuming. With
+        ``copies`` > 1 and ``plastic=False``: the frozen copies of it that evaluate (settings' ``eval_copies``)."""
         raise NotImplementedError
 
     def structure(self) -> dict[str, np.ndarray]:
@@ -179,17 +182,49 @@ class PhasedExperiment:
         self._close()
         return metrics
 
+    @property
+    def eval_copies(self) -> int:
+        return getattr(self.settings, "eval_copies", 1)
+
+    def _simulation_for(self, phase: Phase) -> tuple[EnsembleSimulation, int]:
+        """What shows ``phase`` and how many items at a time: the trained network, ``slots_per_run`` at a time,
+        or for a phase without learning, with ``eval_copies`` > 1, its frozen copies, each given four fifths of
+        ``slots_per_run`` (the rest is room for repeats)."""
+        if phase.learning or self.eval_copies == 1:
+            return self.sim, self.settings.slots_per_run
+        if self.evaluator is None:
+            self._build_evaluator()
+        share = max(1, self.settings.slots_per_run * 4 // 5)
+        return self.evaluator, share * self.eval_copies
+
+    def _build_evaluator(self) -> None:
+        """Build (and compile) the frozen copies, each set to the trained network's state. The trained network's
+        compiled project is of no further use then: the phases without learning come last."""
+        started = time.perf_counter()
+        s = self.settings
+        build_dir = self.out / "standalone_eval"
+        use_device(s.device, build_dir)
+        network = self.network(self.structure(), copies=self.eval_copies, plastic=False)
+        self.evaluator = BatchedSimulation(network, s.device, build_dir, seed=s.seed)
+        self.evaluator.load(self.sim.state)
+        self.evaluator.runs_done = self.evaluator_runs
+        self.seconds["build"] += time.perf_counter() - started
+
     def _show_rest_of(self, phase: Phase) -> None:
-        """The phase's items from ``self.position`` on, at most ``slots_per_run`` per simulation run."""
+        """The phase's items from ``self.position`` on, as many per simulation run as :meth:`_simulation_for`
+        says."""
         n_items = len(phase.items)
         bar = tqdm(total=n_items, initial=self.position, desc=phase.name, unit="item",
                    disable=not self.progress, smoothing=0.05)
         while self.position < n_items:
             started = time.perf_counter()
-            stop = min(self.position + self.settings.slots_per_run,
+            sim, at_a_time = self._simulation_for(phase)
+            stop = min(self.position + at_a_time,
                        min(end for end in (*phase.stops, n_items) if end > self.position))
-            shown = self.sim.present(phase.items[self.position:stop], learning=phase.learning,
-                                     judged=dict.fromkeys(phase.unjudged, False))
+            shown = sim.present(phase.items[self.position:stop], learning=phase.learning,
+                                judged=dict.fromkeys(phase.unjudged, False))
+            if sim is self.evaluator:
+                self.evaluator_runs = sim.runs_done
             if phase.keeps_counts:
                 self.counts[phase.name][self.position:self.position + shown.n_done] = shown.counts
             self.position += shown.n_done
@@ -261,6 +296,7 @@ class PhasedExperiment:
         arrays.update({f"counts/{phase}": counts for phase, counts in self.counts.items()})
         arrays.update({f"structure/{name}": value for name, value in self.structure().items()})
         progress = {"phase": self.phase, "position": self.position, "runs_done": self.sim.runs_done,
+                    "evaluator_runs": self.evaluator_runs,
                     "tries": self.tries, "activity": self.activity, "seconds": self.seconds,
                     **{name: getattr(self, name) for name in self.checkpointed}}
         arrays["progress"] = np.array(json.dumps(progress))
@@ -282,6 +318,7 @@ class PhasedExperiment:
                 self.counts[rest[0]] = value
         self.phase, self.position = progress["phase"], progress["position"]
         self.sim.runs_done = progress["runs_done"]
+        self.evaluator_runs = progress.get("evaluator_runs", 0)  # absent: written before evaluators existed
         self.tries, self.seconds, self.activity = progress["tries"], progress["seconds"], progress["activity"]
         for name in self.checkpointed:
             setattr(self, name, progress[name])
@@ -289,5 +326,6 @@ class PhasedExperiment:
     def _close(self) -> None:
         """The run is finished: drop the checkpoint and the compiled project."""
         self.checkpoint_path.unlink(missing_ok=True)
-        shutil.rmtree(self.out / "standalone", ignore_errors=True)
+        for project in ("standalone", "standalone_eval"):
+            shutil.rmtree(self.out / project, ignore_errors=True)
         release_folder(self.out)

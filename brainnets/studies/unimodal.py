@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "of spikes (D&C repeat it brighter); the spike count of Rathi's energy measure")
     parser.add_argument("--slots-per-run", type=int, default=250,
                         help="presentations per compiled run (checkpoint granularity)")
+    parser.add_argument("--eval-copies", type=int, default=1,
+                        help="label and test with this many frozen copies of the trained network, each showing its "
+                             "own images, in one simulation (default: 1, the trained network one image at a time)")
     parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
                         help="write a checkpoint after the first compiled run that ends this long after the last "
                              "one (0: after every run)")
@@ -60,7 +63,7 @@ def settings_from(args: argparse.Namespace, **settings) -> Settings:
     return Settings(model=args.model, dataset=args.dataset, n_exc=args.n_exc, n_train=args.train, n_test=args.test,
                     n_assign=args.assign, epochs=args.epochs, seed=args.seed, device=args.device,
                     inhibition=not args.no_inhibition, homeostasis=not args.no_homeostasis,
-                    test_repeats=not args.no_test_repeats,
+                    test_repeats=not args.no_test_repeats, eval_copies=args.eval_copies,
                     slots_per_run=args.slots_per_run, checkpoint_seconds=args.checkpoint_every, **settings)
 
 
