@@ -176,10 +176,12 @@ def test_a_repeat_brightens_only_the_stream_whose_layer_fired_too_little(multimo
 
 
 def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist_test, tmp_path):
-    settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1)
+    """Labelled and tested by 4 frozen copies of the trained network (its cross-modal links included)."""
+    settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1, eval_copies=4)
     audio = split_by_utterance(load_shipped(), seed=1)
     metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
                                    cache_dir=tmp_path / "cache").run()
+    assert metrics["eval_copies"] == 4
     assert metrics["accuracy"] > 0.35, metrics  # chance is 0.10
     assert metrics["accuracy_missing_audio"] > 0.2 and metrics["accuracy_missing_image"] > 0.2
     assert set(metrics["accuracy_per_ensemble"]) == {"image", "audio"}

@@ -92,7 +92,7 @@ class DiehlCookLayer:
             name=f"{prefix}input_synapses")
         # input-major order, the order of connections[connections] (see weights()); copy after copy
         pre, post = np.nonzero(connections)
-        self.input_synapses.connect(i=_per_copy(pre, n_input, copies), j=_per_copy(post, n_exc, copies))
+        self.input_synapses.connect(i=per_copy(pre, n_input, copies), j=per_copy(post, n_exc, copies))
         exists = connections.ravel()
         delays = rng.uniform(0, 1, n_input * n_exc) * model.connectivity.input_delay_max
         self.input_synapses.delay = np.tile(delays[exists], copies)
@@ -109,7 +109,7 @@ class DiehlCookLayer:
             inh_to_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_to_exc",
                                   namespace={"w_inh_to_exc": c.w_inh_to_exc}, name=f"{prefix}inh_to_exc")
             partner, other = np.nonzero(~np.eye(n_exc, dtype=bool))  # every neuron of the copy but the partner
-            inh_to_exc.connect(i=_per_copy(partner, n_exc, copies), j=_per_copy(other, n_exc, copies))
+            inh_to_exc.connect(i=per_copy(partner, n_exc, copies), j=per_copy(other, n_exc, copies))
             self.objects += [self.inh, exc_to_inh, inh_to_exc]
 
     def normalize_every(self, period) -> None:
@@ -161,7 +161,7 @@ class DiehlCookLayer:
         return {key: (value[keep] if key[0] == owner else value) for key, value in state.items()}
 
 
-def _per_copy(indices: np.ndarray, size: int, copies: int) -> np.ndarray:
+def per_copy(indices: np.ndarray, size: int, copies: int) -> np.ndarray:
     """Neuron ``indices`` of one copy of a group of ``size`` neurons, for each of ``copies`` copies in turn."""
     return (np.arange(copies)[:, None] * size + np.asarray(indices)[None, :]).ravel()
 

@@ -30,7 +30,7 @@ from ..audio import AudioFrontend
 from ..config import ConfigError, choice, load_section, quantity, read_toml
 from ..resources import model_file
 from ..synapses import FixedWeights, PowerLawSTDP
-from .ensemble import DiehlCookLayer, PresentedNetwork
+from .ensemble import DiehlCookLayer, PresentedNetwork, per_copy
 from .model import DiehlCookModel
 from .protocol import Protocol, Stream
 from .readout import VOTES
@@ -153,9 +153,12 @@ class CrossmodalLinks:
     ``manual_weight``."""
 
     def __init__(self, layers: dict[str, DiehlCookLayer], params: CrossmodalParams,
-                 rule: PowerLawSTDP | FixedWeights, rng: np.random.Generator, fraction: float):
+                 rule: PowerLawSTDP | FixedWeights, rng: np.random.Generator, fraction: float,
+                 plastic: bool = True):
         (name_a, a), (name_b, b) = layers.items()
-        self.params, self.rule = params, rule
+        copies = a.copies  # layers of several copies: the same links within each copy (DiehlCookLayer)
+        self.params, self.copies = params, copies
+        self.rule = rule if plastic else FixedWeights()
         self.senders = {name: rng.permutation(layer.n_exc) < round(params.sender_fraction * layer.n_exc)
                         for name, layer in layers.items()}
         self.per_direction = round(fraction * a.n_exc * b.n_exc / 2)
@@ -170,11 +173,12 @@ class CrossmodalLinks:
             else:
                 chosen = candidates[np.sort(rng.choice(len(candidates), self.per_direction, replace=False))]
                 weights = rng.uniform(params.w_init_low, params.w_init_high, len(chosen))
-            synapses = Synapses(pre.exc, post.exc, rule.model, on_pre=rule.pre_spike("w * conductance_per_weight"),
-                                on_post=rule.on_post, name=f"{pre_name}_to_{post_name}",
-                                namespace={**rule.namespace(pre.model.dt),
+            built = self.rule
+            synapses = Synapses(pre.exc, post.exc, built.model, on_pre=built.pre_spike("w * conductance_per_weight"),
+                                on_post=built.on_post, name=f"{pre_name}_to_{post_name}",
+                                namespace={**built.namespace(pre.model.dt),
                                            "conductance_per_weight": params.conductance_per_weight})
-            synapses.connect(i=chosen[:, 0], j=chosen[:, 1])
+            synapses.connect(i=per_copy(chosen[:, 0], pre.n_exc, copies), j=per_copy(chosen[:, 1], post.n_exc, copies))
             self.synapses.append(synapses)
             self.pairs[synapses.name] = chosen
             self.initial_weights[synapses.name] = weights
@@ -187,7 +191,7 @@ class CrossmodalLinks:
         return {(synapses.name, name) for synapses in self.synapses for name in self.rule.time_stamps}
 
     def initial_state(self) -> dict:
-        return {(name, "w"): weights.copy() for name, weights in self.initial_weights.items()}
+        return {(name, "w"): np.tile(weights, self.copies) for name, weights in self.initial_weights.items()}
 
     def hand_made_weights(self, shares: dict[str, np.ndarray]) -> dict:
         """Weights of hand-made links (Rathi 3.8) from each layer's response ``shares`` (n_classes, n_exc):
@@ -233,7 +237,8 @@ class MultimodalNetwork(PresentedNetwork):
     ``fraction`` of the neuron pairs (default: the model's)."""
 
     def __init__(self, model: MultimodalModel, sizes: dict[str, int], *, crossmodal: str = "stdp",
-                 fraction: float | None = None, slots_per_run: int = 20, rng: np.random.Generator):
+                 fraction: float | None = None, slots_per_run: int = 20, rng: np.random.Generator,
+                 copies: int = 1, plastic: bool = True):
         unknown = set(sizes) - set(MODALITIES)
         if unknown or not sizes:
             raise ValueError(f"sizes must name 'image' and/or 'audio', got {sorted(sizes)}")
@@ -242,13 +247,14 @@ class MultimodalNetwork(PresentedNetwork):
         fraction = model.crossmodal.fraction if fraction is None else fraction
         self.multimodal_model = model
         names = [name for name in MODALITIES if name in sizes]
-        protocol = Protocol(model.protocol_model, [model.stream(name) for name in names], names, slots_per_run)
+        protocol = Protocol(model.protocol_model, [model.stream(name) for name in names], names, slots_per_run,
+                            copies=copies)
         self.by_name = {name: DiehlCookLayer(model.ensembles[name], sizes[name], protocol.inputs[name], rng=rng,
-                                             name=name) for name in names}
+                                             name=name, copies=copies, plastic=plastic) for name in names}
         linked = crossmodal != "none" and len(names) == 2 and fraction > 0
         self.crossmodal_links = (CrossmodalLinks(self.by_name, model.crossmodal,
                                                  model.crossmodal_stdp if crossmodal == "stdp" else FixedWeights(),
-                                                 rng, fraction)
+                                                 rng, fraction, plastic=plastic)
                                  if linked else None)
         super().__init__(protocol, list(self.by_name.values()),
                          [self.crossmodal_links] if self.crossmodal_links else [])

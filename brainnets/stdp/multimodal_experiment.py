@@ -54,6 +54,7 @@ class MultimodalSettings:
     slots_per_run: int = 20
     audio: str = "shipped"      # where the utterances came from, for the record
     test_pairing: str = added_later("random")  # one of TEST_PAIRINGS: how test images find their utterance
+    eval_copies: int = added_later(1)  # frozen copies that label and test at once (experiment.Settings)
     checkpoint_seconds: float = 60.0
 
     def __post_init__(self):
@@ -62,7 +63,7 @@ class MultimodalSettings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.n_image + self.n_audio == 0:
             raise ValueError("at least one of n_image and n_audio must be > 0")
-        check_run_settings(self, ("n_train", "n_test", "slots_per_run"))
+        check_run_settings(self, ("n_train", "n_test", "slots_per_run", "eval_copies"))
         if self.crossmodal not in CROSSMODAL_KINDS:
             raise ValueError(f"crossmodal must be one of {CROSSMODAL_KINDS}, got {self.crossmodal!r}")
         if self.crossmodal_fraction is not None and not 0 <= self.crossmodal_fraction <= 1:
@@ -167,10 +168,11 @@ class MultimodalExperiment(PhasedExperiment):
                       unjudged=("image",)),
             ]
 
-    def network(self, structure: dict[str, np.ndarray]) -> MultimodalNetwork:
+    def network(self, structure: dict[str, np.ndarray], copies: int = 1, plastic: bool = True) -> MultimodalNetwork:
         s = self.settings
         return MultimodalNetwork(self.model, s.sizes, crossmodal=s.crossmodal, fraction=s.crossmodal_fraction,
-                                 slots_per_run=s.slots_per_run, rng=np.random.default_rng(s.seed))
+                                 slots_per_run=s.slots_per_run, rng=np.random.default_rng(s.seed), copies=copies,
+                                 plastic=plastic)
 
     def _make_links_by_hand(self) -> None:
         """Rathi 3.8: join the neurons that answer the same digit, from their responses so far."""

@@ -124,6 +124,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train only these arms of the comparison (e.g. audio_only), to study one of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICES, default="cpp")
+    parser.add_argument("--eval-copies", type=int, default=1,
+                        help="label and test each arm with this many frozen copies of it in one simulation "
+                             "(default: 1, the trained network one pair at a time)")
     add_cluster_arguments(parser)
     parser.add_argument("--out", default="runs/multimodal", help="output folder; must be new unless --resume")
     parser.add_argument("--summary", help="also add this size's results to a summary JSON file")
@@ -218,7 +221,7 @@ def arm_settings(args: argparse.Namespace, arm: dict, split: str | None = None) 
     tested_on = f"; test utterances from {args.test_audio}" if args.test_audio and not args.validate else ""
     shared = {"model": args.model, "n_train": args.train, "n_test": args.test, "n_assign": args.assign,
               "seed": args.seed, "device": args.device, "audio": f"{args.audio} ({split} split{scored_on}){tested_on}",
-              "test_pairing": pairing_of(args, split)}
+              "test_pairing": pairing_of(args, split), "eval_copies": args.eval_copies}
     return MultimodalSettings(**{**shared, **arm})
 
 
