@@ -1,8 +1,11 @@
 """Batched evaluation (brainnets.stdp.simulation.BatchedSimulation): copies of a frozen network, each showing its
 own share of the items, against the plastic network evaluated one item at a time."""
+import json
+
 import numpy as np
 import pytest
 
+from brainnets.cli import main
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import BatchedSimulation, EnsembleSimulation
 
@@ -64,3 +67,13 @@ def test_a_copy_that_repeats_items_finishes_its_share_in_a_further_run(numpy_run
 def test_a_plastic_network_is_refused(numpy_runtime, model):
     with pytest.raises(ValueError, match="frozen network"):
         BatchedSimulation(network(model, 2, True, 2), "runtime")
+
+
+def test_the_evaluation_benchmark_writes_both_speeds_and_accuracies(tmp_path):
+    out = tmp_path / "bench_eval"
+    assert main(["study", "bench-eval", "--n-exc", "10", "--train", "20", "--assign", "30", "--test", "30",
+                 "--copies", "3", "--slots-per-run", "20", "--out", str(out)]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert result["one_at_a_time_ms_per_image"] > 0 and result["batched_ms_per_image"] > 0
+    assert 0 <= result["batched_accuracy"] <= 1 and 0 <= result["same_prediction"] <= 1
+    assert out.with_suffix(".png").exists()

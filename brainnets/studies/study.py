@@ -31,6 +31,8 @@ STUDIES = {
     "ensemble-stats": ("brainnets.studies.ensemble_statistics",
                        "how differentiated the excitatory neurons of trained ensembles are"),
     "bench": ("brainnets.studies.bench", "training speed against the per-image Brian2 runtime loop"),
+    "bench-eval": ("brainnets.studies.bench_eval",
+                   "evaluation speed: one image at a time against frozen copies showing many at once"),
     "kill-resume": ("brainnets.studies.kill_resume",
                     "kill a small run at random moments, resume it each time, compare with an unbroken run"),
     "nest-precise": ("brainnets.studies.nest_precise",
