@@ -39,12 +39,16 @@ class BuildError(DeviceError):
     """A standalone project did not compile (no compiler, a missing header, generated code it refuses)."""
 
 
-def use_device(kind: str, directory: str | Path | None = None) -> None:
+def use_device(kind: str, directory: str | Path | None = None, threads: int = 1) -> None:
     """Make ``kind`` ('runtime', 'cpp' or 'cuda') the device for the networks built next.
 
     Standalone projects are written to ``directory``. Calling it again starts afresh, so one process
-    can build several networks one after the other.
+    can build several networks one after the other. ``threads`` > 1 compiles a C++ project with OpenMP,
+    each code object's loop shared out over that many threads (it can pay for large groups: many copies); a
+    seed then no longer fixes a run to the last spike, as the threads add synaptic input in varying order.
     """
+    if threads < 1 or (threads > 1 and kind != "cpp"):
+        raise DeviceError(f"threads = {threads}: give 1, or more for the 'cpp' device only")
     if kind not in DEVICES:
         raise DeviceError(f"unknown device {kind!r}; choose one of {DEVICES}")
     current = brian2.get_device()
@@ -61,6 +65,7 @@ def use_device(kind: str, directory: str | Path | None = None) -> None:
         prefs.devices.cpp_standalone.make_cmd_unix = (f"make {_PRECOMPILE_OBJECTS_H} objects.h.gch && "
                                                       f"make {jobs} {_WITH_OBJECTS_H} && rm objects.h.gch")
         prefs.devices.cpp_standalone.extra_make_args_unix = []
+        prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
     else:
         prefs.devices.cpp_standalone.extra_make_args_unix = [jobs]
         _configure_cuda(Path(directory) if directory else Path.cwd())

@@ -22,7 +22,9 @@ from .protocol import Presentations, decode_presentations
 #: Runtime mode: the network as built, restored before every run so that each starts at t = 0 (as a standalone
 #: run does) and its results do not depend on how many runs came before, to the last bit.
 _START = "as built"
-_SEED_FROM_RUN_ARGS = "brian::_random_generators[0].seed((unsigned long){seed}[0]);"
+#: Each OpenMP thread has a generator of its own (one without OpenMP): thread k's is seeded with seed + k.
+_SEED_FROM_RUN_ARGS = ("for (size_t _k = 0; _k < brian::_random_generators.size(); _k++) "
+                       "brian::_random_generators[_k].seed((unsigned long){seed}[0] + _k);")
 
 
 class EnsembleSimulation:

@@ -34,14 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-exc", type=int, default=100, help="excitatory neurons")
     parser.add_argument("--device", choices=("cpp", "cuda"), default="cpp", help="the standalone device of ours")
     parser.add_argument("--slots-per-run", type=int, default=250, help="presentations per compiled run of ours")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads of the compiled C++ projects (default: 1, no OpenMP; more: not reproducible "
+                             "to the last spike)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
 
 
-def time_ours(model, images, n_exc, device, seed, slots_per_run) -> dict:
+def time_ours(model, images, n_exc, device, seed, slots_per_run, threads: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as build_dir:
         started = time.perf_counter()
-        use_device(device, build_dir)
+        use_device(device, build_dir, threads=threads)
         ensemble = UnimodalEnsemble(model, n_exc, slots_per_run=slots_per_run, rng=np.random.default_rng(seed))
         sim = EnsembleSimulation(ensemble, device, build_dir, seed=seed)
         build = time.perf_counter() - started
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> dict:
     model = DiehlCookModel.load(args.model)
     train = load_mnist("train")
     images = train.images[args.warmup:args.warmup + args.images]
-    ours = time_ours(model, images, args.n_exc, args.device, args.seed, args.slots_per_run)
+    ours = time_ours(model, images, args.n_exc, args.device, args.seed, args.slots_per_run, args.threads)
     plain = time_plain(model, images, train.images[:args.warmup], args.n_exc, args.seed)
     result = {
         "ours_ms_per_image": ours["ms_per_image"], "plain_ms_per_image": plain["ms_per_image"],
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> dict:
                             "device.run, protocol and normalization inside the simulation",
         "plain_description": "Brian2 runtime (Cython), PoissonGroup rates set from Python, normalization in "
                              "numpy, run() per presentation and per rest",
-        "n_images": args.images, "n_exc": args.n_exc, "model": args.model, **origin,
+        "n_images": args.images, "n_exc": args.n_exc, "threads": args.threads, "model": args.model, **origin,
         "command": command_line_of(["study", "bench"], options_given(args, add_arguments)),
     }
     write_json_atomic(f"{args.out}.json", result)

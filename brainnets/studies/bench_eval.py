@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--copies", type=int, default=16, help="frozen copies of the batched evaluation")
     parser.add_argument("--slots-per-run", type=int, default=250, help="presentations per compiled run (each copy)")
     parser.add_argument("--device", choices=("cpp", "cuda"), default="cpp")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads of the compiled C++ projects (default: 1, no OpenMP; more: not reproducible "
+                             "to the last spike)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="writes OUT.json and OUT.png")
 
@@ -75,13 +78,13 @@ def run(args: argparse.Namespace) -> dict:
     train, test = load_mnist("train"), load_mnist("test")[:args.test]
     assign = train[:args.assign]
     with tempfile.TemporaryDirectory() as trained_dir, tempfile.TemporaryDirectory() as batched_dir:
-        use_device(args.device, trained_dir)
+        use_device(args.device, trained_dir, threads=args.threads)
         network = UnimodalEnsemble(model, args.n_exc, slots_per_run=args.slots_per_run,
                                    rng=np.random.default_rng(args.seed))
         trained = EnsembleSimulation(network, args.device, trained_dir, seed=args.seed)
         show_all(trained, train.images[:args.train], args.slots_per_run, learning=True)
         one = evaluate(trained, assign, test, args.slots_per_run)
-        use_device(args.device, batched_dir)
+        use_device(args.device, batched_dir, threads=args.threads)
         copies = UnimodalEnsemble(model, args.n_exc, slots_per_run=args.slots_per_run,  # the same draws
                                   rng=np.random.default_rng(args.seed), copies=args.copies, plastic=False)
         batched = BatchedSimulation(copies, args.device, batched_dir, seed=args.seed + 1)
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> dict:
         "accuracy_difference": many["accuracy"] - one["accuracy"],
         "difference_spread": spread,
         "same_prediction": float(np.mean(one["predictions"] == many["predictions"])),
-        "copies": args.copies, "n_exc": args.n_exc, "n_train": args.train, "n_assign": args.assign,
+        "copies": args.copies, "threads": args.threads, "n_exc": args.n_exc, "n_train": args.train, "n_assign": args.assign,
         "n_test": args.test, "device": args.device, "model": args.model, **origin,
         "note": "difference_spread: the standard deviation of the difference of two independent draws' accuracies",
         "command": command_line_of(["study", "bench-eval"], options_given(args, add_arguments)),
