@@ -190,6 +190,9 @@ class PhasedExperiment:
         """What shows ``phase`` and how many items at a time: the trained network, ``slots_per_run`` at a time,
         or for a phase without learning, with ``eval_copies`` > 1, its frozen copies, each given four fifths of
         ``slots_per_run`` (the rest is room for repeats)."""
+        if phase.learning and self.evaluator is not None:
+            raise ExperimentError(f"phase {phase.name!r} learns after the frozen copies were built: the phases "
+                                  "without learning must come last when eval_copies > 1")
         if phase.learning or self.eval_copies == 1:
             return self.sim, self.settings.slots_per_run
         if self.evaluator is None:
