@@ -48,7 +48,8 @@ def test_study_lists_every_study(capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in STUDIES)
     assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "bench-eval",
-                            "kill-resume", "nest-precise", "revote", "crosscheck-example", "peers", "spike-time-gradcheck",
+                            "dask-bench", "kill-resume", "nest-precise", "revote", "crosscheck-example", "peers",
+                            "spike-time-gradcheck",
                             "spike-time-bench", "spike-time-summary", "timestep-summary"}
 
 

@@ -33,6 +33,7 @@ STUDIES = {
     "bench": ("brainnets.studies.bench", "training speed against the per-image Brian2 runtime loop"),
     "bench-eval": ("brainnets.studies.bench_eval",
                    "evaluation speed: one image at a time against frozen copies showing many at once"),
+    "dask-bench": ("brainnets.studies.dask_bench", "a study's arms on a Dask cluster against one after the other"),
     "kill-resume": ("brainnets.studies.kill_resume",
                     "kill a small run at random moments, resume it each time, compare with an unbroken run"),
     "nest-precise": ("brainnets.studies.nest_precise",
