@@ -134,24 +134,35 @@ class EnsembleSimulation:
     def _events(self, monitor, variable: str) -> np.ndarray:
         return np.asarray(getattr(monitor, variable)[:])
 
-    def _decode(self, n_items, judged_layers: list[bool], copy: int = 0) -> Presentations:
-        """What copy ``copy`` did in the last run, showing ``n_items`` items."""
-        protocol, copies = self.ensemble.protocol, self.ensemble.protocol.copies
+    def _recorded(self) -> dict:
+        """What the last run's monitors recorded, read once (a standalone device reads them from files): the
+        judgements' variables, each layer's spikes as (neuron, step), the spikes each input neuron sent."""
+        protocol = self.ensemble.protocol
         judged = protocol.judgements
-        mine = self._events(judged, "i") == copy
-        spikes_per_layer = np.stack([self._events(judged, f"n_spikes_{name}")[mine] for name in protocol.layers],
-                                    axis=1)
+        return {"judged": {name: self._events(judged, name)
+                           for name in ("i", "image", "retries", *(f"n_spikes_{layer}" for layer in protocol.layers))},
+                "spikes": [(self._events(monitor, "i"), _steps(self._events(monitor, "t") * second,
+                                                               self.ensemble.model.dt))
+                           for monitor in protocol.spikes],
+                "emitted": [np.asarray(group.n_emitted[:]) for group in protocol.inputs.values()]}
+
+    def _decode(self, n_items, judged_layers: list[bool], copy: int = 0, recorded: dict | None = None) -> Presentations:
+        """What copy ``copy`` did in the last run, showing ``n_items`` items (from :meth:`_recorded`)."""
+        protocol = self.ensemble.protocol
+        recorded = self._recorded() if recorded is None else recorded
+        judged = recorded["judged"]
+        mine = judged["i"] == copy
+        spikes_per_layer = np.stack([judged[f"n_spikes_{name}"][mine] for name in protocol.layers], axis=1)
         neurons, steps, offset = [], [], 0
-        for monitor, layer in zip(protocol.spikes, self.ensemble.layers):
-            neuron = self._events(monitor, "i")
+        for (neuron, step), layer in zip(recorded["spikes"], self.ensemble.layers):
             ours = neuron // layer.n_exc == copy
             neurons.append(neuron[ours] % layer.n_exc + offset)
-            steps.append(_steps(self._events(monitor, "t")[ours] * second, self.ensemble.model.dt))
+            steps.append(step[ours])
             offset += layer.n_exc
-        input_spikes = [np.asarray(group.n_emitted[:]).reshape(copies, -1)[copy] for group in protocol.inputs.values()]
+        input_spikes = [emitted.reshape(protocol.copies, -1)[copy] for emitted in recorded["emitted"]]
         return decode_presentations(
-            self.ensemble.model, self.ensemble.n_exc, n_items, self._events(judged, "image")[mine],
-            spikes_per_layer, self._events(judged, "retries")[mine], np.concatenate(neurons), np.concatenate(steps),
+            self.ensemble.model, self.ensemble.n_exc, n_items, judged["image"][mine], spikes_per_layer,
+            judged["retries"][mine], np.concatenate(neurons), np.concatenate(steps),
             input_spikes=np.concatenate(input_spikes), judged_layers=judged_layers)
 
     def _read_state(self):
@@ -213,9 +224,10 @@ class BatchedSimulation(EnsembleSimulation):
         self._start_afresh()
         while left.any():
             self._run(stimuli, False, judged, first_image=first.copy(), n_images=left.copy())
-            judged_copy, judged_image = (self._events(protocol.judgements, name) for name in ("i", "image"))
+            recorded = self._recorded()
+            judged_copy, judged_image = recorded["judged"]["i"], recorded["judged"]["image"]
             for copy in range(protocol.copies):
-                shown = self._decode(left[copy], looked, copy)
+                shown = self._decode(left[copy], looked, copy, recorded)
                 done = slice(first[copy], first[copy] + shown.n_done)
                 counts[done], tries[done] = shown.counts, shown.tries
                 if shown.n_done:
