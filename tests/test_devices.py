@@ -3,7 +3,7 @@ and generates a CUDA project that nvcc compiles."""
 import numpy as np
 import pytest
 
-from brainnets.devices import DeviceError, nvcc_path, use_device
+from brainnets.devices import DeviceError, nvcc_path, read_clock_once, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
 
@@ -20,7 +20,8 @@ def run_twice(model, images, device, directory):
 
 def test_cpp_standalone_reproduces_the_runtime_spike_for_spike(model, mnist_train, tmp_path):
     """Brian2's standalone generator is numpy's Mersenne Twister, seeded the same way per run, so the
-    two devices must agree exactly, including across the state carried between runs."""
+    two devices must agree exactly, including across the state carried between runs. (The C++ network loop
+    is ours, reading the CPU clock once per run: :func:`read_clock_once`.)"""
     images = mnist_train.images[:12]
     runtime = run_twice(model, images, "runtime", None)
     cpp = run_twice(model, images, "cpp", tmp_path / "cpp")
@@ -32,6 +33,21 @@ def test_cpp_standalone_reproduces_the_runtime_spike_for_spike(model, mnist_trai
     assert runtime[1].counts.sum() > 0
     for key, value in runtime[2].items():
         np.testing.assert_allclose(cpp[2][key], value, rtol=1e-9, atol=1e-12, err_msg=str(key))
+
+
+def test_the_cpp_network_loop_reads_the_cpu_clock_once_per_run(tmp_path):
+    """Brian2's template is recognised (a Brian2 that changes it fails here, not silently slower), and the
+    clock read moves from each step to after the loop."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+    brian2s = CPPStandaloneCodeObject.templater.network(None, None, maximum_run_time=None).cpp_file
+    ours = read_clock_once(brian2s)
+    def each_step(network_cpp):  # the loop over time steps, to its closing brace
+        start = network_cpp.index("while(clock && clock->running())")
+        return network_cpp[start:network_cpp.index("\n    }\n", start)]
+
+    per_run_time = "elapsed_realtime = (double)(current - start)"
+    assert per_run_time in each_step(brian2s) and per_run_time not in each_step(ours)
+    assert ours.count(per_run_time) == 1
 
 
 def test_unknown_device():
