@@ -3,7 +3,7 @@ and generates a CUDA project that nvcc compiles."""
 import numpy as np
 import pytest
 
-from brainnets.devices import DeviceError, nvcc_path, read_clock_once, use_device
+from brainnets.devices import DeviceError, read_clock_once, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
 
@@ -55,15 +55,8 @@ def test_unknown_device():
         use_device("gpu")
 
 
-@pytest.mark.skipif(nvcc_path() is None, reason="no nvcc on this machine: the CUDA project cannot be compiled")
-def test_cuda_project_generates_and_compiles(model, tmp_path):
-    directory = tmp_path / "cuda"
-    use_device("cuda", directory)
-    try:
-        ensemble = UnimodalEnsemble(model, 10, slots_per_run=4, rng=np.random.default_rng(0))
-        EnsembleSimulation(ensemble, "cuda", directory)
-    finally:
-        use_device("runtime")
-    binary = directory / "main"
-    assert binary.exists() and binary.stat().st_size > 0
+def test_cuda_project_generates_and_compiles(cuda_builds):
+    """A 10-neuron ensemble's CUDA project, generated and compiled in the background (tests/cuda_builds.py)."""
+    directory = cuda_builds.wait("stdp")
+    assert (directory / "main").stat().st_size > 0
     assert list(directory.glob("code_objects/*.cu")), "no CUDA kernels were generated"

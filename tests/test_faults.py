@@ -81,14 +81,18 @@ def test_a_missing_optional_extra_names_the_pip_line():
 
 
 class _FakeArmProcess:
-    """Stands in for an arm's process: the arm named "bad" stops at once on a user error (exit status 2),
-    "broken" on an unexpected one (1); any other runs until it is terminated."""
+    """Stands in for an arm's process: the arm named "bad" stops on a user error (exit status 2) as soon as
+    another arm runs (on a loaded machine the other may start late), "broken" at once on an unexpected error
+    (1); any other runs until it is terminated."""
 
     terminated: list[str] = []
+    another_runs = threading.Event()
 
     def __init__(self, command):
         self.name = Path(command[4]).name.split(".")[0]  # [python, -m, brainnets, run-arm, ARM_FILE, ...]
         self.stopped = threading.Event()
+        if self.name not in ("bad", "broken"):
+            _FakeArmProcess.another_runs.set()
 
     def __enter__(self):
         return self
@@ -97,6 +101,8 @@ class _FakeArmProcess:
         return False
 
     def wait(self):
+        if self.name == "bad":
+            _FakeArmProcess.another_runs.wait(timeout=30)
         if self.name in ("bad", "broken"):
             return {"bad": 2, "broken": 1}[self.name]
         self.stopped.wait(timeout=30)
@@ -109,6 +115,7 @@ class _FakeArmProcess:
 
 def test_an_arm_that_stops_on_a_user_error_stops_its_study_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(_FakeArmProcess, "terminated", [])
+    monkeypatch.setattr(_FakeArmProcess, "another_runs", threading.Event())
     arm = partial(arms.run_arm_process, "multimodal", _Settings(), {})
     # the study's cluster runs its arms in threads of this process, beside the fake; it starts (and stops)
     # with the real Popen

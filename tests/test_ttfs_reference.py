@@ -1,5 +1,4 @@
 """The Brian2 reference simulation reproduces the closed-form spike times; without its correction it does not."""
-import brian2
 import numpy as np
 import pytest
 
@@ -8,6 +7,7 @@ from brainnets.devices import nvcc_path, use_device
 from brainnets.ttfs import exact, mapping, reference
 from brainnets.ttfs.layers import Dense
 from brainnets.ttfs.relu import HiddenLayer, ReLUNetwork
+from cuda_builds import TTFS_KERNELS, ttfs_project
 from ttfs_nets import one_neuron, small_convnet
 
 DT = 2.0 ** -6
@@ -104,18 +104,15 @@ def test_cpp_standalone_gives_the_runtimes_spike_times(tmp_path):
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 
 
+def test_the_cuda_kernels_only_a_ttfs_network_has_compile(cuda_builds):
+    """Its spike monitors record a variable. The kernels it shares with the STDP network's project are compiled
+    with that (test_devices.py): a whole CUDA project is some 50 nvcc runs, so the suite compiles one."""
+    directory = cuda_builds.wait("ttfs")
+    assert all((directory / kernel).stat().st_size > 0 for kernel in TTFS_KERNELS)
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(nvcc_path() is None, reason="no nvcc on this machine: the CUDA project cannot be compiled")
-def test_cuda_project_of_a_ttfs_network_generates_and_compiles(tmp_path):
-    rng = np.random.default_rng(9)
-    x = rng.uniform(0, 1, (2, 64))
-    pre = mapping.preprocess(small_convnet(rng), x, delta=0.01, b_low=10)
-    spec = mapping.convert(pre.network, mapping.window_lengths(pre.max_activations, 0.5, 0.25))
-    directory = tmp_path / "cuda"
-    use_device("cuda", directory)
-    try:
-        reference.ReferenceNetwork(spec, x, DT).run()
-        brian2.get_device().build(directory=str(directory), run=False, compile=True)
-    finally:
-        use_device("runtime")
-    assert (directory / "main").stat().st_size > 0
-    assert list(directory.glob("code_objects/*.cu")), "no CUDA kernels were generated"
+def test_cuda_project_of_a_ttfs_network_compiles_whole(tmp_path):
+    ttfs_project(tmp_path / "cuda", kernels=None)
+    assert (tmp_path / "cuda" / "main").stat().st_size > 0
