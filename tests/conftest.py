@@ -61,9 +61,11 @@ class CudaBuilds:
 
     def __init__(self):
         self.directory = Path(tempfile.mkdtemp(prefix="brainnets-cuda-builds-"))
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("cuda_builds.py")), str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=lambda: os.nice(10))
+        self.log = self.directory / "log"  # a file, not a pipe: a full pipe would stall the builds
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("cuda_builds.py")), str(self.directory)],
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(10))
 
     def wait(self, name: str, timeout: float = 1800) -> Path:
         """The project directory of build ``name`` once it has succeeded; fails the test otherwise."""
@@ -74,7 +76,7 @@ class CudaBuilds:
                 pytest.fail(f"the background CUDA build {name!r} failed:\n{failed.read_text()[-3000:]}")
             if self.process.poll() is not None and not (self.directory / f"{name}.ok").exists():
                 pytest.fail(f"the background CUDA builds ended ({self.process.returncode}) without {name!r}: "
-                            f"{self.process.stderr.read().decode(errors='replace')[-3000:]}")
+                            f"{self.log.read_text(errors='replace')[-3000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(f"the background CUDA build {name!r} took over {timeout:.0f} s")
             time.sleep(1)
@@ -84,7 +86,6 @@ class CudaBuilds:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.process.stderr.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

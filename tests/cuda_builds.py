@@ -23,6 +23,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ttfs_nets import small_convnet  # noqa: E402
 
 from brainnets.devices import build_standalone, use_device  # noqa: E402
+from brainnets.stdp.ensemble import UnimodalEnsemble  # noqa: E402
+from brainnets.stdp.model import DiehlCookModel  # noqa: E402
+from brainnets.stdp.simulation import EnsembleSimulation  # noqa: E402
+from brainnets.ttfs import mapping, reference  # noqa: E402
 
 #: The kernels only the TTFS reference has: its spike monitors record a variable (brian2cuda 1.0a7's monitor
 #: kernel needs the loop invariants off for that, see devices.py). The rest is in the STDP project.
@@ -31,10 +35,6 @@ TTFS_KERNELS = ("code_objects/layer1_spikes_codeobject.o", "code_objects/readout
 
 def stdp_project(directory: Path) -> None:
     """A 10-neuron unimodal ensemble, its project compiled and linked."""
-    from brainnets.stdp.ensemble import UnimodalEnsemble
-    from brainnets.stdp.model import DiehlCookModel
-    from brainnets.stdp.simulation import EnsembleSimulation
-
     use_device("cuda", directory)
     try:
         ensemble = UnimodalEnsemble(DiehlCookModel.load("diehl_cook_2015"), 10, slots_per_run=4,
@@ -46,8 +46,6 @@ def stdp_project(directory: Path) -> None:
 
 def ttfs_project(directory: Path, kernels=TTFS_KERNELS) -> None:
     """A small TTFS network's project generated, and ``kernels`` compiled (all, and linked: None)."""
-    from brainnets.ttfs import mapping, reference
-
     rng = np.random.default_rng(9)
     x = rng.uniform(0, 1, (2, 64))
     pre = mapping.preprocess(small_convnet(rng), x, delta=0.01, b_low=10)
