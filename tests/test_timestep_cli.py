@@ -120,6 +120,20 @@ def test_a_killed_run_resumes_to_the_result_of_an_unbroken_one(method, epochs, k
     assert main(args(out, "--resume")) == 2                      # finished: refused
 
 
+def test_a_run_killed_in_its_brian2_check_resumes_without_scoring_again(tmp_path):
+    """The scores (a noise run's ablation: many passes over the test set) are in the checkpoint before the
+    Brian2 check begins."""
+    out = tmp_path / "run"
+    args = command("noise", out, "--brian2-images", "2", "--epochs", "1")
+    with mock.patch.object(experiment, "brian2_check", side_effect=KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            main(args)
+    with mock.patch.object(experiment.Run, "_finish", side_effect=AssertionError("scored again")):
+        assert main(args + ["--resume"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["alpha_ablation"] and metrics["brian2_images"] == 2 and metrics["brian2_spike_mismatches"] == 0
+
+
 def test_fashion_mnist_takes_its_own_target_and_paper_numbers(tmp_path):
     from brainnets.datasets import FASHION_MNIST_DIR
     if not FASHION_MNIST_DIR.is_dir():

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         training.load(experiment.load_checkpoint(checkpoint))
     training.train(checkpoint, not args.quiet, on_epoch=None if args.quiet else report_epoch)
-    result = training.finish()
+    result = training.finish(checkpoint)
     checked = experiment.brian2_check(training, args.brian2_images, device, out / "brian2")
 
     metrics = {"method": settings.method, "dataset": settings.dataset, "arch": settings.arch,

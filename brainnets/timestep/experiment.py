@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -229,7 +230,7 @@ class Data:
 @dataclass
 class Progress:
     """The run's record: its phase and epochs, one record per epoch, training seconds, the conversion's results,
-    and per phase the state of the epoch that scored best on validation images."""
+    per phase the state of the epoch that scored best on validation images, and the final scores once made."""
 
     phase: str = "ann"
     epochs: int = 0
@@ -237,6 +238,7 @@ class Progress:
     train_seconds: float = 0.0
     converted: dict | None = None
     best: dict = field(default_factory=dict)
+    scores: dict | None = None
 
     def state(self) -> dict:
         return asdict(self)
@@ -261,7 +263,6 @@ def load_checkpoint(path) -> dict:
 def model_digest(document: dict) -> str:
     """A fingerprint of a model file's constants: a resumption refuses a checkpoint of other constants."""
     import hashlib
-    import json
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -555,13 +556,18 @@ class Run:
 
     # ------------------------------------------------------------ the result
 
-    def finish(self) -> dict:
-        """Score the selected network: the result file's numbers (without the Brian2 check and provenance)."""
-        self.memo = {}
-        try:
-            return self._finish()
-        finally:
-            self.memo = None
+    def finish(self, checkpoint=None) -> dict:
+        """Score the selected network: the result file's numbers (without the Brian2 check and provenance). The
+        scores go into the checkpoint: a run killed after them (in its Brian2 check) does not score again."""
+        if self.progress.scores is None:
+            self.memo = {}
+            try:
+                self.progress.scores = _plain(self._finish())
+            finally:
+                self.memo = None
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, self.state())
+        return self.progress.scores
 
     def _finish(self) -> dict:
         s, p, d = self.settings, self.progress, self.data
@@ -621,6 +627,11 @@ class Run:
         if coding == "poisson":
             return encoding.poisson(x, s.timesteps, _seeded(s.seed + _BRIAN2)), coding
         return encoding.direct(x, s.timesteps), coding
+
+
+def _plain(value):
+    """``value`` with numpy's numbers and arrays as Python's: a checkpoint holds plain types only."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist()))
 
 
 def _neuron(layer):
