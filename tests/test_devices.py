@@ -6,6 +6,7 @@ import pytest
 from brainnets.devices import DeviceError, read_clock_once, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
+from cuda_builds import compiles_cuda, stdp_project
 
 
 def run_twice(model, images, device, directory):
@@ -55,8 +56,14 @@ def test_unknown_device():
         use_device("gpu")
 
 
-def test_cuda_project_generates_and_compiles(cuda_builds):
-    """A 10-neuron ensemble's CUDA project, generated and compiled in the background (tests/cuda_builds.py)."""
-    directory = cuda_builds.wait("stdp")
-    assert (directory / "main").stat().st_size > 0
-    assert list(directory.glob("code_objects/*.cu")), "no CUDA kernels were generated"
+@compiles_cuda
+def test_cuda_project_generates_and_one_kernel_of_each_kind_compiles(tmp_path):
+    """A 10-neuron ensemble's project (tests/cuda_builds.py: the kernels compiled and why)."""
+    stdp_project(tmp_path)
+
+
+@pytest.mark.slow
+@compiles_cuda
+def test_cuda_project_compiles_whole(tmp_path):
+    stdp_project(tmp_path, kernels=None)
+    assert (tmp_path / "main").stat().st_size > 0

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from brainnets.datasets import load_mnist
-from brainnets.devices import nvcc_path, use_device
+from brainnets.devices import use_device
 from brainnets.ttfs import exact, mapping, reference
 from brainnets.ttfs.layers import Dense
 from brainnets.ttfs.relu import HiddenLayer, ReLUNetwork
-from cuda_builds import TTFS_KERNELS, ttfs_project
+from cuda_builds import compiles_cuda, ttfs_project
 from ttfs_nets import one_neuron, small_convnet
 
 DT = 2.0 ** -6
@@ -104,15 +104,15 @@ def test_cpp_standalone_gives_the_runtimes_spike_times(tmp_path):
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 
 
-def test_the_cuda_kernels_only_a_ttfs_network_has_compile(cuda_builds):
-    """Its spike monitors record a variable. The kernels it shares with the STDP network's project are compiled
-    with that (test_devices.py): a whole CUDA project is some 50 nvcc runs, so the suite compiles one."""
-    directory = cuda_builds.wait("ttfs")
-    assert all((directory / kernel).stat().st_size > 0 for kernel in TTFS_KERNELS)
+@compiles_cuda
+def test_the_cuda_kernels_only_a_ttfs_network_has_compile(tmp_path):
+    """Its spike monitors record a variable; the kinds of kernel it shares with the STDP network's project are
+    compiled with that (test_devices.py)."""
+    ttfs_project(tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(nvcc_path() is None, reason="no nvcc on this machine: the CUDA project cannot be compiled")
+@compiles_cuda
 def test_cuda_project_of_a_ttfs_network_compiles_whole(tmp_path):
     ttfs_project(tmp_path / "cuda", kernels=None)
     assert (tmp_path / "cuda" / "main").stat().st_size > 0

@@ -69,6 +69,7 @@ def read_graph(path: Path):
 
 def run(args: argparse.Namespace) -> dict:
     """Simulate, compare, write the report; returns it."""
+    from ..devices import use_device
     from .nir_graph import simulate_graph
 
     if (args.out / "report.json").exists():
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> dict:
     last = max([float(train[-1]) for spikes in (inputs, theirs) for trains in spikes.values() for train in trains
                 if len(train)] + [0.0])
     duration = args.duration or t_stop or last + args.dt
+    use_device("runtime")  # NIR graphs run in Brian2's runtime mode, whatever a caller in this process set before
     try:
         ours = simulate_graph(graph, {name: to_events(inputs, name) for name in inputs}, duration, args.dt,
                               args.semantics, reset=args.reset, exact_step_ms=args.exact_step)
