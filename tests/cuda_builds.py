@@ -9,21 +9,19 @@ project only the kernels it alone has. The whole builds, linked, are ``-m slow``
 """
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import brian2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ttfs_nets import small_convnet  # noqa: E402
+from brainnets.devices import build_standalone, nvcc_path, use_device
+from brainnets.stdp.ensemble import UnimodalEnsemble
+from brainnets.stdp.model import DiehlCookModel
+from brainnets.stdp.simulation import EnsembleSimulation
+from brainnets.ttfs import mapping, reference
+from ttfs_nets import small_convnet
 
-from brainnets.devices import build_standalone, nvcc_path, use_device  # noqa: E402
-from brainnets.stdp.ensemble import UnimodalEnsemble  # noqa: E402
-from brainnets.stdp.model import DiehlCookModel  # noqa: E402
-from brainnets.stdp.simulation import EnsembleSimulation  # noqa: E402
-from brainnets.ttfs import mapping, reference  # noqa: E402
 
 def compiles_cuda(test):
     """Marks a test that compiles CUDA code: skipped without nvcc; run first (conftest.py), so that under xdist one
