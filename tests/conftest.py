@@ -51,5 +51,4 @@ def torch_one_thread():
 def pytest_collection_modifyitems(items):
     """The tests that compile CUDA code first: under xdist (-n 2) one worker compiles while the
     other goes on, rather than both waiting for a compile at the end."""
-    first = [item for item in items if item.get_closest_marker("compiles_cuda")]
-    items[:] = first + [item for item in items if not item.get_closest_marker("compiles_cuda")]
+    items.sort(key=lambda item: item.get_closest_marker("compiles_cuda") is None)  # stable: the rest keep their order

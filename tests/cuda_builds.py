@@ -11,14 +11,12 @@ import os
 import subprocess
 from pathlib import Path
 
-import brian2
 import numpy as np
 import pytest
 
 from brainnets.devices import build_standalone, nvcc_path, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.model import DiehlCookModel
-from brainnets.stdp.simulation import EnsembleSimulation
 from brainnets.ttfs import mapping, reference
 from ttfs_nets import small_convnet
 
@@ -44,18 +42,11 @@ TTFS_KERNELS = ("code_objects/layer1_spikes_codeobject.o", "code_objects/readout
 
 def stdp_project(directory: Path, kernels=STDP_KERNELS) -> None:
     """A 10-neuron unimodal ensemble's project generated, and ``kernels`` compiled (all, and linked: None)."""
-    use_device("cuda", directory)
-    try:
+    def network():
         ensemble = UnimodalEnsemble(DiehlCookModel.load("diehl_cook_2015"), 10, slots_per_run=4,
                                     rng=np.random.default_rng(0))
-        if kernels is None:
-            EnsembleSimulation(ensemble, "cuda", directory)
-            return
         ensemble.network.run(ensemble.protocol.duration)  # what EnsembleSimulation builds
-        brian2.get_device().build(directory=str(directory), run=False, compile=False)
-    finally:
-        use_device("runtime")
-    compile_kernels(directory, kernels)
+    cuda_project(directory, network, kernels)
 
 
 def ttfs_project(directory: Path, kernels=TTFS_KERNELS) -> None:
@@ -64,16 +55,20 @@ def ttfs_project(directory: Path, kernels=TTFS_KERNELS) -> None:
     x = rng.uniform(0, 1, (2, 64))
     pre = mapping.preprocess(small_convnet(rng), x, delta=0.01, b_low=10)
     spec = mapping.convert(pre.network, mapping.window_lengths(pre.max_activations, 0.5, 0.25))
+    cuda_project(directory, lambda: reference.ReferenceNetwork(spec, x, 2.0 ** -6).run(), kernels)
+
+
+def cuda_project(directory: Path, network, kernels) -> None:
+    """The CUDA project of what ``network()`` runs, generated in ``directory``; ``kernels`` compiled, or with
+    None the whole project compiled and linked."""
     use_device("cuda", directory)
     try:
-        reference.ReferenceNetwork(spec, x, 2.0 ** -6).run()
-        if kernels is None:
-            build_standalone(directory, run=False, compile=True)
-            return
-        brian2.get_device().build(directory=str(directory), run=False, compile=False)
+        network()
+        build_standalone(directory, run=False, compile=kernels is None)
     finally:
         use_device("runtime")
-    compile_kernels(directory, kernels)
+    if kernels is not None:
+        compile_kernels(directory, kernels)
 
 
 def compile_kernels(directory: Path, kernels) -> None:

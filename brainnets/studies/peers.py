@@ -62,6 +62,7 @@ import numpy as np
 from ..checkpoint import write_json_atomic
 from ..crosscheck.compare import ERROR_MEASURES, agreement
 from ..crosscheck.spikes import from_tensor
+from ..devices import use_device
 from ..plotting import on_log_scale, plot_lines
 from ..provenance import command_line_of, options_given, provenance
 
@@ -371,6 +372,7 @@ def run(args: argparse.Namespace) -> list:
     if args.inputs < 2 or args.steps < 3 or min(args.divisors) < 1 or args.exact_divisor < 1:
         raise ValueError("peers needs --inputs >= 2 (source 0 is the kick), --steps >= 3, divisors >= 1")
     start = time.perf_counter()
+    use_device("runtime")  # NIR graphs run in Brian2's runtime mode, whatever a caller in this process set before
     net = design(args)
     rows = []
     for peer in args.peers:
