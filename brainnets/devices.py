@@ -6,6 +6,7 @@ with ``device.run(run_args=...)``.
 """
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -19,6 +20,8 @@ import brian2
 from brian2 import prefs, set_device
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices
+
+from . import build_cache
 
 DEVICES = ("runtime", "cpp", "cuda")
 _BRIAN_NAMES = {"runtime": "runtime", "cpp": "brainnets_cpp_standalone", "cuda": "cuda_standalone"}
@@ -54,7 +57,23 @@ def read_clock_once(network_cpp: str) -> str:
 
 class ClockOnceCPPStandaloneDevice(CPPStandaloneDevice):
     """Brian2's C++ standalone device, its network loop without a system call per time step
-    (:func:`read_clock_once`); the simulation is the same to the last spike."""
+    (:func:`read_clock_once`); the simulation is the same to the last spike. A network built before compiles
+    only its main.cpp (:mod:`brainnets.build_cache`)."""
+
+    def compile_source(self, directory, compiler, debug, clean):
+        if clean or debug or not build_cache.enabled():
+            return super().compile_source(directory, compiler, debug, clean)
+        key = build_cache.key_of(directory)
+        if not build_cache.restore(key, directory):
+            super().compile_source(directory, compiler, debug, clean)
+            build_cache.store(key, directory)
+            return
+        full_build = prefs.devices.cpp_standalone.make_cmd_unix
+        prefs.devices.cpp_standalone.make_cmd_unix = "make"  # main.o and the link: no header to precompile
+        try:
+            super().compile_source(directory, compiler, debug, clean)
+        finally:
+            prefs.devices.cpp_standalone.make_cmd_unix = full_build
 
     def generate_network_source(self, writer, compiler):
         if self._maximum_run_time is not None:  # needs the clock at each step
@@ -90,6 +109,9 @@ def use_device(kind: str, directory: str | Path | None = None, threads: int = 1)
     current = brian2.get_device()
     if hasattr(current, "reinit"):
         current.reinit()
+    # The last network's objects, collected now, leave their names free: Brian2 numbers a new object's name
+    # (`..._codeobject_1`) while another holds it, and a network built again then differs in its sources.
+    gc.collect()
     prefs.reset_to_defaults()
     if kind == "runtime":
         set_device("runtime")

@@ -1,3 +1,7 @@
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
 from brian2 import prefs
@@ -46,6 +50,19 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_configure(config):
+    """The suite starts from an empty brainnets cache of its own (compiled objects, ear responses, demo builds),
+    shared by its xdist workers, which inherit the variable: what it does and how long it takes never depend
+    on earlier runs, and it leaves the user's cache alone."""
+    if not hasattr(config, "workerinput"):
+        config.brainnets_cache = os.environ["BRAINNETS_CACHE"] = tempfile.mkdtemp(prefix="brainnets-test-cache-")
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "brainnets_cache"):
+        shutil.rmtree(config.brainnets_cache, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

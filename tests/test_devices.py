@@ -3,7 +3,10 @@ and generates a CUDA project that nvcc compiles."""
 import numpy as np
 import pytest
 
-from brainnets.devices import DeviceError, read_clock_once, use_device
+from brian2 import Network, NeuronGroup, SpikeMonitor, defaultclock, ms, seed
+
+from brainnets import build_cache
+from brainnets.devices import DeviceError, build_standalone, read_clock_once, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.simulation import EnsembleSimulation
 from cuda_builds import compiles_cuda, stdp_project
@@ -49,6 +52,38 @@ def test_the_cpp_network_loop_reads_the_cpu_clock_once_per_run(tmp_path):
     per_run_time = "elapsed_realtime = (double)(current - start)"
     assert per_run_time in each_step(brian2s) and per_run_time not in each_step(ours)
     assert ours.count(per_run_time) == 1
+
+
+def spikes_of_a_small_network(directory, tau_ms=10):
+    use_device("cpp", directory)
+    defaultclock.dt = 0.1 * ms  # an earlier network in the process may have left another
+    seed(3)
+    group = NeuronGroup(10, "dv/dt = (1.1 - v) / tau : 1", threshold="v > 1", reset="v = 0", method="exact",
+                        namespace={"tau": tau_ms * ms})
+    group.v = "rand()"
+    spikes = SpikeMonitor(group)
+    Network(group, spikes).run(50 * ms)
+    build_standalone(directory)
+    return spikes.i[:].copy(), spikes.t[:].copy()
+
+
+def test_a_network_built_again_compiles_only_its_main(tmp_path, monkeypatch):
+    """The second build of one network (its objects left to the garbage collector in between, as a resumed run
+    or another arm leaves them) takes every object but main.o from the build cache and runs the same; another
+    network does not."""
+    monkeypatch.setenv("BRAINNETS_CACHE", str(tmp_path / "cache"))
+    restored = []
+    restore = build_cache.restore
+    monkeypatch.setattr(build_cache, "restore", lambda *args: restored.append(restore(*args)) or restored[-1])
+    first = spikes_of_a_small_network(tmp_path / "first")
+    again = spikes_of_a_small_network(tmp_path / "again")
+    other = spikes_of_a_small_network(tmp_path / "other", tau_ms=12)
+    use_device("runtime")
+    assert restored == [False, True, False]
+    assert len(first[0]) > 0
+    for ours, theirs in zip(first, again):
+        np.testing.assert_array_equal(ours, theirs)
+    assert len(list((tmp_path / "cache" / "builds").iterdir())) == 2
 
 
 def test_unknown_device():

@@ -84,7 +84,7 @@ first_image : integer (linked)
 intensity : 1 (linked)
 presenting : boolean (linked)
 n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
-next_spike_step : 1                # the step of this neuron's next spike
+next_spike_step : integer          # the step of this neuron's next spike
 frame = (timestep(t, step_dt) % slot_steps) * n_frames // present_steps : integer
 rate = intensity * rate_per_unit * {stimulus}(((first_image + image) * n_frames + frame) * second, i % n_input) : Hz
 spike_chance = int(presenting) * clip(rate * step_dt, 0, 1) : 1
@@ -92,8 +92,9 @@ spike_chance = int(presenting) * clip(rate * step_dt, 0, 1) : 1
 
 #: Steps before the next spike of a process firing in each step with probability ``spike_chance``: geometric,
 #: ``P(k) = (1 - p)^k p``, cut at a slot (the rate is drawn anew before then; Brian2's floor() may be an int32).
-#: A silent neuron's chance is raised to 1e-30, which puts its next spike out of reach.
-STEPS_TO_NEXT_SPIKE = "floor(clip(log(rand()) / log1p(-clip(spike_chance, 1e-30, 1)), 0, slot_steps))"
+#: A silent neuron's chance is raised to 1e-30, which puts its next spike out of reach. The step is an integer:
+#: each input neuron compares it with the step count at every step, and an integer compare is the cheaper.
+STEPS_TO_NEXT_SPIKE = "int(floor(clip(log(rand()) / log1p(-clip(spike_chance, 1e-30, 1)), 0, slot_steps)))"
 DRAW_NEXT_SPIKE = f"next_spike_step = timestep(t, step_dt) + {STEPS_TO_NEXT_SPIKE}"
 POISSON_SPIKE = "timestep(t, step_dt) >= next_spike_step"
 AFTER_POISSON_SPIKE = f"n_emitted += 1\nnext_spike_step = timestep(t, step_dt) + 1 + {STEPS_TO_NEXT_SPIKE}"
