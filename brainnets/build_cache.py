@@ -64,10 +64,11 @@ def _compiled_sources(project: Path) -> list[str]:
     return [source for source in _listed(project, "SRCS") if source != "main.cpp"]
 
 
-def key_of(project: str | Path) -> str:
-    """The hash of what a project's objects (all but main.o) are compiled from."""
+def key_of(project: str | Path, compiler: str | None = None) -> str:
+    """The hash of what a project's objects (all but main.o) are compiled from; ``compiler`` names the compiler
+    and its version where it is not the C++ compiler (:func:`compiler_identity`), e.g. nvcc's."""
     project = Path(project)
-    digest = hashlib.sha256(f"brian2 {brian2.__version__}\n{compiler_identity()}".encode())
+    digest = hashlib.sha256(f"brian2 {brian2.__version__}\n{compiler or compiler_identity()}".encode())
     for name in ["makefile", *_compiled_sources(project), *_listed(project, "H_SRCS")]:
         digest.update(f"\0{name}\0".encode())
         digest.update((project / name).read_bytes())
@@ -94,13 +95,13 @@ def restore(key: str, project: str | Path) -> bool:
     return True
 
 
-def store(key: str, project: str | Path) -> None:
-    """Keep a freshly built project's objects under ``key`` (written aside, then moved in whole: concurrent
-    builds of one network leave one complete copy)."""
+def store(key: str, project: str | Path, files: list[Path] | None = None) -> None:
+    """Keep a freshly built project's objects (or ``files`` of it) under ``key``; written aside, then moved in
+    whole: concurrent builds of one network leave one complete copy."""
     project = Path(project)
     builds = builds_dir()
     builds.mkdir(parents=True, exist_ok=True)
-    kept = _kept_files(project)
+    kept = _kept_files(project) if files is None else [Path(project, path) for path in files]
     if (builds / key).exists() or not all(path.is_file() for path in kept):
         return
     staging = Path(tempfile.mkdtemp(dir=builds, prefix=".incoming-"))

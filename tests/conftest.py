@@ -1,14 +1,21 @@
 import os
-import shutil
-import tempfile
+from pathlib import Path
 
-import numpy as np
-import pytest
-from brian2 import prefs
+#: The suite keeps a brainnets cache of its own, apart from the user's (set before brainnets is imported, which
+#: reads it; xdist's workers inherit it): ``$BRAINNETS_TEST_CACHE``, or ``brainnets-tests`` in the user's cache
+#: folder. What it holds is keyed by what it was computed from (compiled objects by their sources, ear responses
+#: by their parameters), so a later run of the suite compiles only what changed and gets the same results; on a
+#: fresh machine it starts empty.
+os.environ["BRAINNETS_CACHE"] = os.environ.get("BRAINNETS_TEST_CACHE") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brainnets-tests")
 
-from brainnets.datasets import load_mnist
-from brainnets.devices import use_device
-from brainnets.stdp.model import DiehlCookModel
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from brian2 import prefs  # noqa: E402
+
+from brainnets.datasets import load_mnist  # noqa: E402
+from brainnets.devices import use_device  # noqa: E402
+from brainnets.stdp.model import DiehlCookModel  # noqa: E402
 
 MODEL_FILE = "diehl_cook_2015"
 
@@ -52,20 +59,14 @@ def torch_one_thread():
     torch.set_num_threads(threads)
 
 
-def pytest_configure(config):
-    """The suite starts from an empty brainnets cache of its own (compiled objects, ear responses, demo builds),
-    shared by its xdist workers, which inherit the variable: what it does and how long it takes never depend
-    on earlier runs, and it leaves the user's cache alone."""
-    if not hasattr(config, "workerinput"):
-        config.brainnets_cache = os.environ["BRAINNETS_CACHE"] = tempfile.mkdtemp(prefix="brainnets-test-cache-")
-
-
-def pytest_unconfigure(config):
-    if hasattr(config, "brainnets_cache"):
-        shutil.rmtree(config.brainnets_cache, ignore_errors=True)
+#: Markers of tests that go first, in this order (a stable sort: the rest keep their order). Under xdist (-n 2)
+#: the CUDA compiles start at once, one worker compiling while the other goes on; NEST is first simulated in a
+#: fresh worker (one NEST kernel once crashed in its reset in a worker where earlier tests had left a Dask event
+#: loop); the long tests then start before the short ones, so that the workers end together.
+FIRST = ("compiles_cuda", "uses_nest", "long_running")
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that compile CUDA code first: under xdist (-n 2) one worker compiles while the
-    other goes on, rather than both waiting for a compile at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("compiles_cuda") is None)  # stable: the rest keep their order
+    def rank(item):
+        return next((k for k, marker in enumerate(FIRST) if item.get_closest_marker(marker)), len(FIRST))
+    items.sort(key=rank)

@@ -5,7 +5,9 @@ A whole brian2cuda project is some 45 nvcc runs of ~9 s of CPU each (every file 
 default suite compiles a sample: of the STDP project one kernel of each kind it has (from brainnets' own code:
 the input draw, the judgements, the normalisation; from Brian2's templates: state updater, thresholder,
 resetter, STDP on and after a spike, spike propagation, synapse creation, spike monitor), and of the TTFS
-project only the kernels it alone has. The whole builds, linked, are ``-m slow`` tests.
+project only the kernels it alone has. The whole builds, linked, are ``-m slow`` tests. The compiled kernels go
+into the suite's build cache (:mod:`brainnets.build_cache`), so a later run of the suite compiles only kernels
+whose project changed.
 """
 import os
 import subprocess
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from brainnets import build_cache
 from brainnets.devices import build_standalone, nvcc_path, use_device
 from brainnets.stdp.ensemble import UnimodalEnsemble
 from brainnets.stdp.model import DiehlCookModel
@@ -72,8 +75,13 @@ def cuda_project(directory: Path, network, kernels) -> None:
 
 
 def compile_kernels(directory: Path, kernels) -> None:
-    """nvcc on ``kernels`` (object files of the project's makefile); a failure shows the compiler's output."""
+    """nvcc on ``kernels`` (object files of the project's makefile); a failure shows the compiler's output.
+    Kernels compiled from the same project before (an earlier run of the suite) come from the build cache."""
+    nvcc = subprocess.run([nvcc_path(), "--version"], capture_output=True, text=True).stdout
+    key = build_cache.key_of(directory, compiler=nvcc)
+    build_cache.restore(key, directory)
     done = subprocess.run(["make", f"-j{os.cpu_count() or 1}", *kernels], cwd=directory, capture_output=True,
                           text=True)
     assert done.returncode == 0, f"nvcc failed in {directory}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
     assert all((directory / kernel).stat().st_size > 0 for kernel in kernels)
+    build_cache.store(key, directory, list(kernels))

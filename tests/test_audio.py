@@ -241,6 +241,7 @@ def test_on_off_channels_carry_the_deviation_from_the_mean_shape_at_the_frames_l
                                                                [0, 1, 0, 1, 0, 0]])
 
 
+@pytest.mark.long_running
 def test_the_tuned_front_end_lays_five_parts_of_on_off_inputs_side_by_side(zero):
     tuned = MultimodalModel.load("rathi2018_multimodal_tuned").frontend
     assert (tuned.contrast, tuned.timing, tuned.n_inputs, tuned.frames_shown) == ("on_off", "side_by_side", 640, 1)

@@ -69,6 +69,7 @@ def test_a_plastic_network_is_refused(numpy_runtime, model):
         BatchedSimulation(network(model, 2, True, 2), "runtime")
 
 
+@pytest.mark.long_running
 def test_the_evaluation_benchmark_writes_both_speeds_and_accuracies(tmp_path):
     out = tmp_path / "bench_eval"
     assert main(["study", "bench-eval", "--n-exc", "10", "--train", "20", "--assign", "30", "--test", "30",

@@ -22,6 +22,7 @@ def run_twice(model, images, device, directory):
     return first, second, sim.state
 
 
+@pytest.mark.long_running
 def test_cpp_standalone_reproduces_the_runtime_spike_for_spike(model, mnist_train, tmp_path):
     """Brian2's standalone generator is numpy's Mersenne Twister, seeded the same way per run, so the
     two devices must agree exactly, including across the state carried between runs. (The C++ network loop

@@ -14,6 +14,7 @@ pytest.importorskip("sphinx", reason="Sphinx is not installed (pip install -e '.
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
+@pytest.mark.long_running
 def test_api_reference_builds_without_warnings(tmp_path):
     out = tmp_path / "html"
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",

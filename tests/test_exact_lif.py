@@ -82,6 +82,7 @@ def test_short_refractory_periods_give_the_event_driven_spike_times(t_ref):
     assert agreement(exact, longer)["count_mismatches"] > 0  # inputs within a step of a spike count
 
 
+@pytest.mark.uses_nest
 def test_a_refractory_period_shorter_than_a_step_against_nest():
     """NEST needs t_ref >= its resolution: 0.05 ms at 0.01 ms, against the exact layer at 0.1 ms."""
     nest_peer = pytest.importorskip("brainnets.exact.nest_peer")
@@ -159,6 +160,7 @@ def against_nest(request):
     return model, params, weights, inputs, duration, reference, exact
 
 
+@pytest.mark.uses_nest
 def test_exact_semantics_gives_nests_precise_spike_times(against_nest):
     model, *_, reference, exact = against_nest
     result = agreement(exact.times, reference)
@@ -168,6 +170,7 @@ def test_exact_semantics_gives_nests_precise_spike_times(against_nest):
     assert exact.n_slots >= 2  # some neuron got several inputs within one step
 
 
+@pytest.mark.uses_nest
 def test_plain_clock_driven_brian2_is_far_from_nest(against_nest):
     model, params, weights, inputs, duration, reference, _ = against_nest
     clock = lif.simulate(model, params, weights, inputs, duration, DT, semantics="clock")
@@ -178,6 +181,7 @@ def test_plain_clock_driven_brian2_is_far_from_nest(against_nest):
     assert result["count_mismatches"] > 0 or result["max_abs_dt"] > 1.0, result
 
 
+@pytest.mark.uses_nest
 def test_small_layer_matches_nest_with_the_input_pair_in_one_step():
     nest_peer = pytest.importorskip("brainnets.exact.nest_peer")
     pytest.importorskip("nest")
@@ -199,6 +203,7 @@ def test_cpp_standalone_gives_the_runtimes_spike_times(tmp_path):
     assert result["count_mismatches"] == 0 and result["max_abs_dt"] <= 1e-12, result
 
 
+@pytest.mark.uses_nest
 def test_the_nest_precise_study_writes_a_row_per_model_and_the_error_figure(tmp_path):
     pytest.importorskip("nest")
     out = tmp_path / "nest_precise"

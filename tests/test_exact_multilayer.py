@@ -142,6 +142,7 @@ def test_one_layer_stack_is_simulate():
     assert c["count_mismatches"] == 0 and c["max_abs_dt"] <= 1e-9
 
 
+@pytest.mark.uses_nest
 def test_two_layers_against_nest_with_its_one_step_delay():
     """NEST's precise network needs a delay >= dt between the layers: its layer 2 sees layer 1's spikes one
     delay late. Layer 1 is compared as is; layer 2 against the exact layer fed with our layer-1 spikes shifted by

@@ -26,6 +26,7 @@ def test_training_order_is_the_file_order_or_a_fresh_permutation_per_epoch():
     assert shuffled.tolist() != training_order(100, 2, "shuffled", seed=1).tolist()
 
 
+@pytest.mark.long_running
 def test_small_training_run_beats_chance_by_a_wide_margin(mnist_train, mnist_test, tmp_path):
     settings = Settings(model=MODEL, n_exc=100, n_train=1000, n_test=500, seed=1, device="cpp")
     metrics = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "run", progress=False).run()
@@ -55,6 +56,7 @@ def interrupt(*args, **kwargs):
     raise Interrupted
 
 
+@pytest.mark.long_running
 def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_path, monkeypatch):
     settings = Settings(model=MODEL, n_exc=20, n_train=120, n_test=60, n_assign=80, seed=5, device="cpp",
                         slots_per_run=40, checkpoint_seconds=0.0)
@@ -91,6 +93,7 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
                                   np.load(tmp_path / "whole" / "network.npz")["weights"])
 
 
+@pytest.mark.long_running
 def test_frozen_copies_label_and_test_and_a_run_killed_among_them_resumes_to_the_same_result(
         mnist_train, mnist_test, tmp_path, monkeypatch):
     settings = Settings(model=MODEL, n_exc=20, n_train=100, n_test=60, seed=5, device="runtime", slots_per_run=40,
@@ -177,6 +180,7 @@ def test_the_command_reports_bad_input_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.long_running
 def test_pruning_during_training_tests_a_sparse_quantized_network_and_resumes_exactly(
         mnist_train, mnist_test, tmp_path, monkeypatch):
     compression = Compression(mode="during", threshold=0.15, levels=3, n_batches=4, first_step=2)
@@ -215,6 +219,7 @@ def test_pruning_during_training_tests_a_sparse_quantized_network_and_resumes_ex
         assert resumed[key] == whole[key], key
 
 
+@pytest.mark.long_running
 def test_a_random_sparse_network_starts_at_the_asked_connectivity(mnist_train, mnist_test, tmp_path):
     settings = Settings(model=MODEL, n_exc=10, n_train=40, n_test=20, seed=4, device="cpp", slots_per_run=40,
                         compression=Compression(mode="random", connectivity=0.25))

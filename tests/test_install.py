@@ -29,6 +29,7 @@ def run_outside(bin_dir: Path, folder: Path, *arguments: str) -> subprocess.Comp
                           capture_output=True, text=True)
 
 
+@pytest.mark.long_running
 def test_the_installed_command_runs_from_a_folder_outside_the_repository(installed, tmp_path):
     help_text = run_outside(installed, tmp_path, "--help")
     assert help_text.returncode == 0, help_text.stderr

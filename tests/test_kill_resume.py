@@ -17,6 +17,7 @@ def kill_resume(tmp_path, kills: int, device: str, n_train: int, n_test: int) ->
     return json.loads((tmp_path / "report.json").read_text())
 
 
+@pytest.mark.long_running
 def test_a_run_killed_twice_resumes_bit_identical(tmp_path):
     report = kill_resume(tmp_path, kills=2, device="cpp", n_train=20, n_test=5)
     assert report["identical"], report["differences"]

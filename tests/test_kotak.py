@@ -1,9 +1,12 @@
 """brainnets kotak: both parts of Kotak's thesis in one summary, never over a finished one."""
 import json
 
+import pytest
+
 from brainnets.cli import main
 
 
+@pytest.mark.long_running
 def test_the_quick_summary_holds_every_acceptance_key_and_is_never_overwritten(tmp_path, capsys):
     out = tmp_path / "kotak"
     assert main(["kotak", "--quick", "--out", str(out)]) == 0

@@ -175,6 +175,7 @@ def test_a_repeat_brightens_only_the_stream_whose_layer_fired_too_little(multimo
     assert sim.state[("protocol", "intensity_audio")][0] == p.intensity_start + 3 * p.intensity_step
 
 
+@pytest.mark.long_running
 def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist_test, tmp_path):
     """Labelled and tested by 4 frozen copies of the trained network (its cross-modal links included)."""
     settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1, eval_copies=4)
@@ -196,6 +197,7 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     assert not (tmp_path / "arm" / "checkpoint.npz").exists()
 
 
+@pytest.mark.long_running
 def test_a_small_arm_with_hand_made_links_joins_same_label_neurons(mnist_train, mnist_test, tmp_path):
     """Shorter than manual_after, so the links are made when training ends, from its second half."""
     settings = MultimodalSettings(n_image=20, n_audio=20, crossmodal="manual", crossmodal_fraction=0.04, n_train=150,

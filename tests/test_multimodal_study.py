@@ -26,6 +26,7 @@ def parse(*words: str) -> argparse.Namespace:
     return parser.parse_args(words)
 
 
+@pytest.mark.long_running
 def test_multimodal_study_runs_every_arm_and_tabulates_them(tmp_path, monkeypatch):
     planned, data_given = {}, {}
 

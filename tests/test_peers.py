@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("nir")
 pytest.importorskip("snntorch")
 pytest.importorskip("norse.torch")
+pytestmark = pytest.mark.uses_nest  # its study fixture simulates NEST
 
 from brainnets.crosscheck.compare import ERROR_MEASURES  # noqa: E402
 from brainnets.devices import use_device  # noqa: E402

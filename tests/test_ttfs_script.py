@@ -23,6 +23,7 @@ def quick_model(tmp_path):
     return path
 
 
+@pytest.mark.long_running
 def test_fc2_run_reports_agreement_and_resumes(quick_model, tmp_path, capsys):
     out = tmp_path / "fc2"
     options = ["--model", str(quick_model), "--net", "fc2", "--train", "600", "--test", "100", "--epochs", "1",
