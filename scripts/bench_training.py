@@ -10,4 +10,5 @@ import sys
 
 from brainnets.cli import script
 
-sys.exit(script("study", "bench"))
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    sys.exit(script("study", "bench"))

@@ -11,4 +11,5 @@ import sys
 
 from brainnets.cli import script
 
-sys.exit(script("compress", "study"))
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    sys.exit(script("compress", "study"))

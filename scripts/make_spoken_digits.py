@@ -13,4 +13,5 @@ import sys
 
 from brainnets.cli import script
 
-sys.exit(script("make-spoken-digits"))
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    sys.exit(script("make-spoken-digits"))

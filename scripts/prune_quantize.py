@@ -12,4 +12,5 @@ import sys
 
 from brainnets.cli import script
 
-sys.exit(script("compress", "run"))
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    sys.exit(script("compress", "run"))

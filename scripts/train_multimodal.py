@@ -16,4 +16,6 @@ The cross-modal sweep of Figs. 3.11 and 3.12:
 import sys
 
 from brainnets.cli import script
-sys.exit(script("multimodal"))
+
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    sys.exit(script("multimodal"))

@@ -114,6 +114,10 @@ def test_a_failing_arm_stops_the_study_with_its_error_and_the_killed_arms_resume
 
 
 def test_ctrl_c_stops_the_arms_running(tmp_path, echo_arms):
+    # Python's own Ctrl-C handler, whatever an earlier test in this process left (once, under xdist, no
+    # KeyboardInterrupt came)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
     def press_ctrl_c_once_the_arm_runs():
         while not (tmp_path / "slow" / "process.json").exists():
             time.sleep(0.1)
@@ -121,8 +125,11 @@ def test_ctrl_c_stops_the_arms_running(tmp_path, echo_arms):
 
     threading.Thread(target=press_ctrl_c_once_the_arm_runs, daemon=True).start()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        arms.run_arms(echo_tasks(tmp_path, slow=Echo(1, seconds=60)), jobs=1, progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            arms.run_arms(echo_tasks(tmp_path, slow=Echo(1, seconds=60)), jobs=1, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 30
     assert ended(process_of(tmp_path / "slow")["pid"])
 
