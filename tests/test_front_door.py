@@ -31,3 +31,22 @@ def test_every_script_is_a_thin_wrapper_and_no_test_imports_one():
         assert "brainnets.cli import script" in script.read_text(), script.name
     for test in set((REPOSITORY / "tests").glob("*.py")) - {Path(__file__)}:
         assert "spec_from_file_location" not in test.read_text(), test.name  # how a script would be imported
+
+
+def test_a_script_imported_by_a_worker_process_runs_nothing(monkeypatch):
+    """A Dask or multiprocessing worker started by spawn imports the main module again, as ``__mp_main__``: a
+    script then must not start its command (a study's script would start a second study in each worker)."""
+    import runpy
+
+    import brainnets.cli
+
+    started = []
+    monkeypatch.setattr(brainnets.cli, "script", lambda *words: started.append(words) or 0)
+    for script in sorted((REPOSITORY / "scripts").glob("*.py")):
+        runpy.run_path(str(script), run_name="__mp_main__")
+    assert started == []
+    try:
+        runpy.run_path(str(REPOSITORY / "scripts" / "seed_spread.py"), run_name="__main__")
+    except SystemExit:
+        pass
+    assert started == [("study", "seeds")]
