@@ -246,7 +246,7 @@ def test_the_tuned_front_end_lays_five_parts_of_on_off_inputs_side_by_side(zero)
     tuned = MultimodalModel.load("rathi2018_multimodal_tuned").frontend
     assert (tuned.contrast, tuned.timing, tuned.n_inputs, tuned.frames_shown) == ("on_off", "side_by_side", 640, 1)
     corpus = load_shipped()
-    profile = audio.spectral_profile(corpus, tuned, cache_dir=None)
+    profile = audio.spectral_profile(corpus, tuned)  # the corpus' ear responses from the suite's cache
     assert profile.shape == (64,) and profile.min() >= 0 and profile.sum() == pytest.approx(1)
     still = cochleagram(*zero, tuned, cache_dir=None, profile=profile)
     assert still.shape == (1, 640) and still.max() == 1 and still.min() >= 0

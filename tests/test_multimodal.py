@@ -180,8 +180,8 @@ def test_a_small_multimodal_arm_learns_and_reports_every_test(mnist_train, mnist
     """Labelled and tested by 4 frozen copies of the trained network (its cross-modal links included)."""
     settings = MultimodalSettings(n_image=20, n_audio=20, n_train=300, n_test=200, seed=1, eval_copies=4)
     audio = split_by_utterance(load_shipped(), seed=1)
-    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
-                                   cache_dir=tmp_path / "cache").run()
+    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm",
+                                   progress=False).run()  # ear responses from the suite's cache
     assert metrics["eval_copies"] == 4
     assert metrics["accuracy"] > 0.35, metrics  # chance is 0.10
     assert metrics["accuracy_missing_audio"] > 0.2 and metrics["accuracy_missing_image"] > 0.2
@@ -203,8 +203,8 @@ def test_a_small_arm_with_hand_made_links_joins_same_label_neurons(mnist_train, 
     settings = MultimodalSettings(n_image=20, n_audio=20, crossmodal="manual", crossmodal_fraction=0.04, n_train=150,
                                   n_test=50, seed=1)
     audio = split_by_utterance(load_shipped(), seed=1)
-    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm", progress=False,
-                                   cache_dir=tmp_path / "cache").run()
+    metrics = MultimodalExperiment(settings, (mnist_train, mnist_test), audio, tmp_path / "arm",
+                                   progress=False).run()  # ear responses from the suite's cache
     assert metrics["crossmodal"]["n_kept"] == 2 * round(0.04 * 20 * 20 / 2)  # made by hand; the others stay at 0
     responses, network = np.load(tmp_path / "arm" / "responses.npz"), np.load(tmp_path / "arm" / "network.npz")
     assert responses["train_counts"].shape == (150, 40)
