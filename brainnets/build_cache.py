@@ -84,15 +84,16 @@ def restore(key: str, project: str | Path) -> bool:
     """Copy the objects kept under ``key`` into ``project``; False when there are none. Copied after Brian2 wrote
     the sources, they are newer than them, so make takes them as built."""
     entry = builds_dir() / key
-    if not entry.is_dir():
+    try:
+        for kept in entry.rglob("*"):
+            if kept.is_file():
+                target = Path(project, kept.relative_to(entry))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(kept, target)
+        os.utime(entry)  # recently used
+    except OSError:  # none kept, or removed meanwhile by another process: what was copied is still good
         return False
-    for kept in entry.rglob("*"):
-        if kept.is_file():
-            target = Path(project, kept.relative_to(entry))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(kept, target)
-    os.utime(entry)  # recently used
-    return True
+    return entry.is_dir()
 
 
 def store(key: str, project: str | Path, files: list[Path] | None = None) -> None:

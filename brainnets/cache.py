@@ -3,9 +3,9 @@
 It holds the ear responses of spoken digits (``cochleagrams/``), the teaching demos' compiled C++ standalone
 projects (``demos/``, one folder per network size and variant: :mod:`brainnets.demos.learning`), so that later
 runs only relink them, and the compiled objects of every C++ standalone network built (``builds/``, by content:
-:mod:`brainnets.build_cache`), so that a network built again compiles only its main.cpp. ``brainnets cache`` shows where it is and how large; ``brainnets cache clear`` empties it
-(everything in it is computed or compiled again when needed). ``$BRAINNETS_CACHE`` puts it elsewhere (default
-``~/.cache/brainnets``).
+:mod:`brainnets.build_cache`), so that a network built again compiles only its main.cpp. ``brainnets cache``
+shows where it is and how large; ``brainnets cache clear`` empties it (everything in it is computed or compiled
+again when needed). ``$BRAINNETS_CACHE`` puts it elsewhere (default ``~/.cache/brainnets``).
 """
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ def use_device(kind: str, directory: str | Path | None = None, threads: int = 1)
         prefs.devices.cpp_standalone.extra_make_args_unix = []
         prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
         # Unrolled, the short per-step loops over a few hundred neurons run faster: the 100-neuron STDP network
-        # trains about 10 % faster, its spikes and weights unchanged to the last bit.
+        # trains 6-15 % faster (docs/results: "Why training is fast"), its spikes and weights unchanged to the last bit.
         prefs.codegen.cpp.extra_compile_args_gcc = [*prefs.codegen.cpp.extra_compile_args_gcc, "-funroll-loops"]
     else:
         prefs.devices.cpp_standalone.extra_make_args_unix = [jobs]
