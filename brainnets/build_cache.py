@@ -38,9 +38,10 @@ def builds_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def compiler_identity() -> str:
-    """The compiler and its version, and the processor (projects are compiled with -march=native)."""
-    compiler = os.environ.get("CXX", "g++")
+def compiler_identity(compiler: str | None = None) -> str:
+    """A compiler (default ``$CXX`` or g++) and its version, and the processor (projects are compiled with
+    -march=native)."""
+    compiler = compiler or os.environ.get("CXX", "g++")
     try:
         version = subprocess.run([*compiler.split(), "--version"], capture_output=True, text=True).stdout
     except OSError:
@@ -65,10 +66,10 @@ def _compiled_sources(project: Path) -> list[str]:
 
 
 def key_of(project: str | Path, compiler: str | None = None) -> str:
-    """The hash of what a project's objects (all but main.o) are compiled from; ``compiler`` names the compiler
-    and its version where it is not the C++ compiler (:func:`compiler_identity`), e.g. nvcc's."""
+    """The hash of what a project's objects (all but main.o) are compiled from; ``compiler``: the command that
+    compiles them where it is not the C++ compiler (nvcc for a CUDA project)."""
     project = Path(project)
-    digest = hashlib.sha256(f"brian2 {brian2.__version__}\n{compiler or compiler_identity()}".encode())
+    digest = hashlib.sha256(f"brian2 {brian2.__version__}\n{compiler_identity(compiler)}".encode())
     for name in ["makefile", *_compiled_sources(project), *_listed(project, "H_SRCS")]:
         digest.update(f"\0{name}\0".encode())
         digest.update((project / name).read_bytes())

@@ -77,8 +77,7 @@ def cuda_project(directory: Path, network, kernels) -> None:
 def compile_kernels(directory: Path, kernels) -> None:
     """nvcc on ``kernels`` (object files of the project's makefile); a failure shows the compiler's output.
     Kernels compiled from the same project before (an earlier run of the suite) come from the build cache."""
-    nvcc = subprocess.run([nvcc_path(), "--version"], capture_output=True, text=True).stdout
-    key = build_cache.key_of(directory, compiler=nvcc)
+    key = build_cache.key_of(directory, compiler=nvcc_path())
     build_cache.restore(key, directory)
     done = subprocess.run(["make", f"-j{os.cpu_count() or 1}", *kernels], cwd=directory, capture_output=True,
                           text=True)
