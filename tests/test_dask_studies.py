@@ -25,8 +25,8 @@ ECHO = f"{Path(__file__).stem}:echo_arm"
 
 @dataclasses.dataclass
 class Echo:
-    """The tiny experiment: its metrics are twice ``value``, after ``seconds``; ``fail``: it stops on an error
-    instead, once the arm in the folder ``after`` has started."""
+    """The tiny experiment: its metrics are twice ``value``, after ``seconds``, once the arm in the folder
+    ``after`` has started (an error if it has not within 30 s); ``fail``: it stops on that error instead."""
     value: int
     seconds: float = 0.0
     fail: bool = False
@@ -38,7 +38,10 @@ def echo_arm(settings: dict, data: dict, out: Path, resume: bool, progress: bool
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "process.json", {"pid": os.getpid(), "worker": os.getppid(), "resumed": resume})
     (out / "checkpoint.npz").touch()  # as a real experiment leaves one, for a killed arm to resume from
+    deadline = time.monotonic() + 30
     while settings["after"] and not (Path(settings["after"]) / "process.json").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the arm in {settings['after']} never started")
         time.sleep(0.1)
     if settings["fail"]:
         raise ValueError(f"arm {settings['value']} fails")
@@ -85,6 +88,15 @@ def test_arms_on_a_two_worker_local_cluster_give_what_the_serial_run_gives(tmp_p
     assert list(parallel) == list(plan)
     assert len({process_of(tmp_path / "parallel" / name)["worker"] for name in plan}) == 2
     assert len({process_of(tmp_path / "serial" / name)["worker"] for name in plan}) == 1
+
+
+def test_an_arm_waiting_starts_on_the_first_worker_free(tmp_path, echo_arms):
+    # "long" runs until the last arm has started: the others run one after another on the other worker, none
+    # queued behind "long" (as Dask queues two tasks per one-thread worker when the tasks outnumber the threads)
+    plan = {"long": Echo(0, after=str(tmp_path / "d")), **{name: Echo(value) for value, name in enumerate("abcd", 1)}}
+    assert arms.run_arms(echo_tasks(tmp_path, **plan), jobs=2, progress=False) == {
+        name: {"value": 2 * settings.value} for name, settings in plan.items()}
+    assert len({process_of(tmp_path / name)["worker"] for name in "abcd"}) == 1
 
 
 def test_a_finished_arm_is_never_rerun(tmp_path, echo_arms):

@@ -220,34 +220,44 @@ def run_arms(tasks: dict[str, Callable[[], dict]], jobs: int = 2, scheduler: str
     cluster of ``jobs`` worker processes, one arm each at a time; else on the running cluster whose
     scheduler has that address.
 
-    When a task fails, or the study is interrupted (Ctrl-C), the tasks not started are cancelled and the
-    arm processes running are stopped (each resumes from its checkpoint when the study is run again); then
+    A task is handed to the cluster when one of its worker threads is free, in the order given. When a task
+    fails, or the study is interrupted (Ctrl-C), the tasks not started are dropped and the arm processes
+    running are stopped (each resumes from its checkpoint when the study is run again); then
     the error is raised. The progress bar counts the tasks finished, or, given each task's output
     ``folders``, the items its experiment has shown (its :data:`~brainnets.stdp.phases.PROGRESS_FILE`),
     over the arms started so far."""
     import distributed
 
     study = uuid.uuid4().hex
+    waiting = list(tasks.items())
+    running: dict = {}  # future -> the arm's name
+    results: dict[str, dict] = {}
     with _client(jobs, scheduler) as client, \
             tqdm(total=len(tasks), desc="arms finished", unit="arm",
                  disable=not progress or folders is not None) as bar, \
             tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
-        futures = {name: client.submit(_run_task, study, task, key=f"arm {name} {study}",
-                                       priority=len(tasks) - order, pure=False)
-                   for order, (name, task) in enumerate(tasks.items())}
-        pending = set(futures.values())
         first_look = True
         workers_seen = time.monotonic()
         try:
-            while pending:
-                try:
-                    finished, pending = distributed.wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
-                except distributed.TimeoutError:
-                    finished = set()
+            while waiting or running:
+                threads = sum(client.nthreads().values())
+                # An arm is handed over only when a worker thread is free for it: handed over earlier, the
+                # scheduler may queue it behind a long arm on a busy worker while another worker idles.
+                while waiting and len(running) < threads:
+                    name, task = waiting.pop(0)
+                    running[client.submit(_run_task, study, task, key=f"arm {name} {study}", pure=False)] = name
+                finished = set()
+                if running:
+                    try:
+                        finished = distributed.wait(list(running), timeout=2.0, return_when="FIRST_COMPLETED").done
+                    except distributed.TimeoutError:
+                        pass
+                else:
+                    time.sleep(0.5)
                 for future in finished:
-                    future.result()
+                    results[running.pop(future)] = future.result()
                     bar.update()
-                if scheduler is None and client.scheduler_info()["workers"]:
+                if scheduler is None and threads:
                     workers_seen = time.monotonic()
                 elif scheduler is None and time.monotonic() - workers_seen > LOST_CLUSTER_SECONDS:
                     raise RuntimeError(f"the local Dask cluster has had no workers for {LOST_CLUSTER_SECONDS} s")
@@ -259,15 +269,14 @@ def run_arms(tasks: dict[str, Callable[[], dict]], jobs: int = 2, scheduler: str
                         items.n = items.initial = items.last_print_n = done
                         first_look = False
                     items.update(done - items.n)
-                    items.set_postfix_str(f"{len(tasks) - len(pending)} of {len(tasks)} arms finished",
-                                          refresh=False)
+                    items.set_postfix_str(f"{len(results)} of {len(tasks)} arms finished", refresh=False)
                     items.refresh()
         except BaseException:  # one arm failed (or the user stopped the study): the other arms stop too
             with contextlib.suppress(Exception):  # the error to report is the arm's, not a lost worker's
                 client.run(_stop_arms_of, study, on_error="ignore")
-                client.cancel(list(pending))
+                client.cancel(list(running))
             raise
-        return {name: future.result() for name, future in futures.items()}
+        return {name: results[name] for name in tasks}
 
 
 def _progress_of(folder: Path) -> tuple[int, int]:
