@@ -85,19 +85,27 @@ intensity : 1 (linked)
 presenting : boolean (linked)
 n_emitted : integer                # spikes sent in this run (for the synaptic-operation count)
 next_spike_step : integer          # the step of this neuron's next spike
+log_silence : 1                    # log of the chance of no spike in a step, at the rate of the latest draw
 frame = (timestep(t, step_dt) % slot_steps) * n_frames // present_steps : integer
+steps_left_in_frame = (frame + 1) * present_steps // n_frames - timestep(t, step_dt) % slot_steps : integer
 rate = intensity * rate_per_unit * {stimulus}(((first_image + image) * n_frames + frame) * second, i % n_input) : Hz
 spike_chance = int(presenting) * clip(rate * step_dt, 0, 1) : 1
 """
 
 #: Steps before the next spike of a process firing in each step with probability ``spike_chance``: geometric,
-#: ``P(k) = (1 - p)^k p``, cut at a slot (the rate is drawn anew before then; Brian2's floor() may be an int32).
-#: A silent neuron's chance is raised to 1e-30, which puts its next spike out of reach. The step is an integer:
-#: each input neuron compares it with the step count at every step, and an integer compare is the cheaper.
-STEPS_TO_NEXT_SPIKE = "int(floor(clip(log(rand()) / log1p(-clip(spike_chance, 1e-30, 1)), 0, slot_steps)))"
-DRAW_NEXT_SPIKE = f"next_spike_step = timestep(t, step_dt) + {STEPS_TO_NEXT_SPIKE}"
+#: ``P(k) = (1 - p)^k p``, cut at a slot (Brian2's floor() may be an int32). The rate is fixed within a frame:
+#: ``log_silence``, ``log(1 - p)``, is computed when a frame starts (:meth:`Protocol.draw_steps`) and a spike's
+#: reset reuses it. A spike that would fall beyond the frame is put a slot further, past the next draw, which
+#: replaces it: so the rest needs no draws. A silent neuron's chance is raised to 1e-30, which puts its next
+#: spike out of reach. The step is an integer: each input neuron compares it with the step count at every step,
+#: and an integer compare is the cheaper.
+STEPS_TO_NEXT_SPIKE = "int(floor(clip(log(rand()) / log_silence, 0, slot_steps)))"
+NEXT_SPIKE_IN = """gap = {first} + {steps}
+next_spike_step = timestep(t, step_dt) + gap + int(gap >= steps_left_in_frame) * slot_steps"""
+DRAW_NEXT_SPIKE = ("log_silence = log1p(-clip(spike_chance, 1e-30, 1))\n"
+                   + NEXT_SPIKE_IN.format(first=0, steps=STEPS_TO_NEXT_SPIKE))
 POISSON_SPIKE = "timestep(t, step_dt) >= next_spike_step"
-AFTER_POISSON_SPIKE = f"n_emitted += 1\nnext_spike_step = timestep(t, step_dt) + 1 + {STEPS_TO_NEXT_SPIKE}"
+AFTER_POISSON_SPIKE = "n_emitted += 1\n" + NEXT_SPIKE_IN.format(first=1, steps=STEPS_TO_NEXT_SPIKE)
 
 
 @dataclass(frozen=True)
@@ -186,9 +194,10 @@ class Protocol:
 
     def draw_steps(self, stream: Stream) -> int:
         """How often (in steps) the input neurons of ``stream`` draw their next spike anew: the largest period
-        whose every start is a start of a frame, of a presentation or of a rest, so that their rates stay
-        fixed within it."""
-        return math.gcd(self.model.present_steps // stream.n_frames, self.model.slot_steps)
+        whose every start is a start of a slot (as rates change between items) or of a frame (as they change
+        within an item); one slot for an image."""
+        frame_steps = self.model.present_steps // stream.n_frames
+        return math.gcd(self.model.slot_steps, *range(0, self.model.present_steps, frame_steps))
 
     @property
     def capacity(self) -> int:
