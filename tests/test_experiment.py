@@ -96,8 +96,8 @@ def test_a_killed_run_resumes_to_the_same_result(mnist_train, mnist_test, tmp_pa
 @pytest.mark.long_running
 def test_frozen_copies_label_and_test_and_a_run_killed_among_them_resumes_to_the_same_result(
         mnist_train, mnist_test, tmp_path, monkeypatch):
-    settings = Settings(model=MODEL, n_exc=20, n_train=100, n_test=60, seed=5, device="runtime", slots_per_run=40,
-                        eval_copies=3, checkpoint_seconds=0.0)  # runtime: its compiled code is cached across builds
+    settings = Settings(model=MODEL, n_exc=20, n_train=100, n_test=60, seed=5, device="cpp", slots_per_run=40,
+                        eval_copies=3, checkpoint_seconds=0.0)
     whole = UnimodalExperiment(settings, mnist_train, mnist_test, tmp_path / "whole", progress=False).run()
     assert whole["eval_copies"] == 3 and whole["presentations_per_image"]["test"] >= 1
 

@@ -10,7 +10,7 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def installed(tmp_path_factory):
     """A virtual environment holding a regular (non-editable) install of this source tree; the libraries
     come from the environment running the tests, so nothing is downloaded."""
@@ -31,10 +31,14 @@ def run_outside(bin_dir: Path, folder: Path, *arguments: str) -> subprocess.Comp
 
 @pytest.mark.long_running
 def test_the_installed_command_runs_from_a_folder_outside_the_repository(installed, tmp_path):
+    # one test, as the installation is its costly part (xdist would make it again for a second test elsewhere)
     help_text = run_outside(installed, tmp_path, "--help")
     assert help_text.returncode == 0, help_text.stderr
     for command in ("train", "multimodal", "compress", "ttfs", "study", "info"):
         assert command in help_text.stdout
+    python_dash_m = subprocess.run([str(installed / "python"), "-m", "brainnets", "--help"], cwd=tmp_path,
+                                   capture_output=True, text=True)
+    assert python_dash_m.returncode == 0 and "run-arm" in python_dash_m.stdout  # the same command
 
     info = run_outside(installed, tmp_path, "info")
     assert info.returncode == 0, info.stderr
@@ -45,9 +49,3 @@ def test_the_installed_command_runs_from_a_folder_outside_the_repository(install
                           "--out", "tiny", "--quiet")
     assert trained.returncode == 0, trained.stderr
     assert (tmp_path / "tiny" / "metrics.json").is_file()
-
-
-def test_python_dash_m_is_the_same_command(installed, tmp_path):
-    result = subprocess.run([str(installed / "python"), "-m", "brainnets", "--help"], cwd=tmp_path,
-                            capture_output=True, text=True)
-    assert result.returncode == 0 and "run-arm" in result.stdout
