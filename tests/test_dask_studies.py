@@ -92,7 +92,7 @@ def test_arms_on_a_two_worker_local_cluster_give_what_the_serial_run_gives(tmp_p
 
 def test_an_arm_waiting_starts_on_the_first_worker_free(tmp_path, echo_arms):
     # "long" runs until the last arm has started: the others run one after another on the other worker, none
-    # queued behind "long" (as Dask queues two tasks per one-thread worker when the tasks outnumber the threads)
+    # queued behind "long" (Dask's scheduler may queue a task on a busy worker when it is given them all at once)
     plan = {"long": Echo(0, after=str(tmp_path / "d")), **{name: Echo(value) for value, name in enumerate("abcd", 1)}}
     assert arms.run_arms(echo_tasks(tmp_path, **plan), jobs=2, progress=False) == {
         name: {"value": 2 * settings.value} for name, settings in plan.items()}
