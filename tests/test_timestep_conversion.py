@@ -81,6 +81,15 @@ def test_balancing_in_pieces_equals_all_at_once():
         conversion.convert(ann, direct, images, 40, piece_steps=7)[1], rel=1e-12)
 
 
+def test_pieces_of_a_wide_layer_stay_within_the_memory_budget():
+    """The VGG5-like net's first convolution (16 x 28 x 28 float32 neurons) over 512 images: 10 steps a piece,
+    not the 100 that took 21 GB; a small net keeps 100."""
+    wide = conversion.ann_twin("16C3-AP2-32C3-32C3-AP2-256-256-10", (1, 28, 28))
+    assert conversion.piece_steps_for(wide, 512) == 10
+    assert 512 * 10 * 16 * 28 * 28 * 4 <= conversion.PIECE_BYTES
+    assert conversion.piece_steps_for(conversion.ann_twin("2C3-AP2-12-4", (1, 6, 6)), 512) == 100
+
+
 def test_unbalanceable_layer_is_an_error():
     ann = conversion.ann_twin("3-2", (2,)).double()
     _set_weights(ann, [[-1, 0], [0, -1], [-1, -1]], [[1, 1, 1], [1, 1, 1]])

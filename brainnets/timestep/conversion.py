@@ -135,6 +135,20 @@ def coded_pieces(coding: str, x: torch.Tensor, steps: int, piece_steps: int | No
         yield encoding.encode(coding, x, min(piece, steps - start), generator)
 
 
+#: What one layer's tensor of one piece ``(steps, batch, neurons)`` may take when a long T runs in pieces: a
+#: piece holds several such tensors (the current, its padded copy, spikes, potentials) for the widest layer.
+PIECE_BYTES = 256 * 2 ** 20
+
+
+def piece_steps_for(net: TimestepNet, batch: int, longest: int = 100) -> int:
+    """Steps per piece of :meth:`~brainnets.timestep.network.TimestepNet.stream` for ``batch`` images at once:
+    at most ``longest``, fewer where the widest layer's piece would exceed :data:`PIECE_BYTES` (a 12,544-neuron
+    convolution over 512 images and 100 steps took 21 GB and was killed)."""
+    element = next(net.parameters()).element_size()
+    per_step = batch * max(net.layer_neurons) * element
+    return max(1, min(longest, PIECE_BYTES // per_step))
+
+
 def _step_statistic(current: torch.Tensor, percentile: float) -> torch.Tensor:
     """The largest over steps of the ``percentile`` of ``current`` ``(steps, batch, ...)`` over its batch
     and neurons."""
