@@ -14,9 +14,10 @@ that a standalone binary can present thousands of images in one run:
   (the array's time axis is used as the image axis: image ``k`` sits at ``t = k * second``);
 * each input neuron fires as a Poisson process sampled once per time step (a spike in a step with probability
   ``rate * dt``), drawn as the step of its next spike rather than tested at every step: the gap to it is
-  geometric, redrawn after each spike and wherever the rate may change (every :meth:`Protocol.draw_steps`
-  steps: the frames' and the slots' common divisor). The process is memoryless, so this is the same process
-  as a test at every step, at a few draws per neuron and presentation instead of one per step;
+  geometric, redrawn after each spike and wherever the rate may change (where a slot or a frame starts,
+  :meth:`Protocol.draw_steps`; a spike drawn past its frame's end waits for the next draw, which replaces it).
+  The process is memoryless, so this is the same process as a test at every step, at a few draws per neuron
+  and presentation instead of one per step;
 * a synapse from every excitatory neuron to ``protocol`` counts spikes while an image is on show.
 
 The same machinery shows several inputs at once (Rathi 2021, 3.5: an image and a spoken digit of the same
