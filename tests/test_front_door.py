@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = (REPOSITORY / "README.md").read_text()
@@ -45,8 +46,6 @@ def test_a_script_imported_by_a_worker_process_runs_nothing(monkeypatch):
     for script in sorted((REPOSITORY / "scripts").glob("*.py")):
         runpy.run_path(str(script), run_name="__mp_main__")
     assert started == []
-    try:
+    with pytest.raises(SystemExit):
         runpy.run_path(str(REPOSITORY / "scripts" / "seed_spread.py"), run_name="__main__")
-    except SystemExit:
-        pass
     assert started == [("study", "seeds")]

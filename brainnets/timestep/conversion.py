@@ -138,6 +138,8 @@ def coded_pieces(coding: str, x: torch.Tensor, steps: int, piece_steps: int | No
 #: What one layer's tensor of one piece ``(steps, batch, neurons)`` may take when a long T runs in pieces: a
 #: piece holds several such tensors (the current, its padded copy, spikes, potentials) for the widest layer.
 PIECE_BYTES = 256 * 2 ** 20
+#: Images :func:`evaluate` classifies at once.
+EVALUATION_BATCH = 256
 
 
 def piece_steps_for(net: TimestepNet, batch: int, longest: int = 100) -> int:
@@ -300,7 +302,7 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(net: TimestepNet, images: torch.Tensor, labels: torch.Tensor, steps: int, coding: str,
-             batch_size: int = 256, generator: torch.Generator | None = None,
+             batch_size: int = EVALUATION_BATCH, generator: torch.Generator | None = None,
              piece_steps: int | None = None) -> Evaluation:
     """Classify ``images`` by the largest ``u^T`` after ``steps`` steps of ``coding`` (dropout off); the spike
     counts come from :meth:`~brainnets.timestep.network.TimestepNet.stream`, so a long T may run in pieces of

@@ -51,8 +51,6 @@ from .network import TimestepNet, parse_architecture
 METHODS = ("conversion", "stdb", "diet", "noise", "direct")
 MODEL_FILES = {"conversion": "rathi2021_stdb", "stdb": "rathi2021_stdb", "diet": "rathi2021_diet",
                "noise": "jiang2024_noise", "direct": "jiang2024_noise"}
-#: Images scored at once by the conversion-based methods (conversion.evaluate).
-EVALUATION_BATCH = 256
 #: The steps of the accuracy-against-T curve (the run's own T is added).
 CURVE_TIMESTEPS = (1, 2, 5, 10)
 #: Jiang's Fig. 6 ablation: stage 3 at these T for every alpha of the model file.
@@ -380,8 +378,7 @@ class Run:
         if s.conversion_based:
             coding = "direct" if ann else self.coding
             result = conversion.evaluate(net, x, y, 1 if ann else steps, coding, generator=_seeded(s.seed + _SCORE),
-                                         piece_steps=conversion.piece_steps_for(net, EVALUATION_BATCH),
-                                         batch_size=EVALUATION_BATCH)
+                                         piece_steps=conversion.piece_steps_for(net, conversion.EVALUATION_BATCH))
             return {"accuracy": result.accuracy, "spikes_per_image": result.spikes_per_image,
                     "layer_spikes_per_image": list(result.layer_spikes_per_image),
                     "layer_spike_rates": list(result.layer_spike_rates), "input_spike_rate": result.input_spike_rate}
