@@ -50,7 +50,7 @@ def test_study_lists_every_study(capsys):
     assert set(STUDIES) == {"seeds", "scan", "ablation", "validate", "ensemble-stats", "bench", "bench-eval",
                             "dask-bench", "kill-resume", "nest-precise", "revote", "crosscheck-example", "peers",
                             "spike-time-gradcheck",
-                            "spike-time-bench", "spike-time-summary", "timestep-summary"}
+                            "spike-time-bench", "spike-time-summary", "timestep-choice", "timestep-summary"}
 
 
 def test_ablation_collects_the_three_variants(tmp_path, fake_arms):

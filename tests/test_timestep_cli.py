@@ -225,3 +225,37 @@ def test_summary_takes_the_time_ratio_and_the_alpha_gains(tmp_path):
     assert ablation["gain_over_timesteps"] == pytest.approx({"2.0": 0.01, "inf": 0.06})
     assert main(["study", "timestep-summary", str(tmp_path / "noise"), "--out", str(out)]) == 2
     assert main(["study", "timestep-summary", str(tmp_path), "--out", str(tmp_path / "other")]) == 2
+
+
+def test_timestep_choice_scores_the_converted_network_on_validation_images(tmp_path):
+    """timestep-choice reopens a stdb run stopped after its conversion: the network it rebuilds is the one the
+    run converted, its ANN scores what the run's validation scored, and the T named is the largest that loses
+    the points asked for; runs without validation images or without a checkpoint are refused."""
+    out, choice = tmp_path / "run", tmp_path / "choice.json"
+    args = command("stdb", out, "--brian2-images", "0", "--train", "250", "--validation", "50")
+    with mock.patch.object(experiment, "save_checkpoint", side_effect=stop_after(experiment.save_checkpoint, 2)):
+        with pytest.raises(KeyboardInterrupt):
+            main(args)
+    state = experiment.load_checkpoint(out / "checkpoint.pt")
+    assert state["progress"]["phase"] == "snn" and state["progress"]["epochs"] == 0
+    rebuilt = experiment.reopen(out / "checkpoint.pt").converted_network().state_dict()
+    assert all(torch.equal(rebuilt[key], state["snn"][key]) for key in state["snn"])
+
+    assert main(["study", "timestep-choice", str(out), "--timesteps", "1", "3", "5", "--min-loss", "0",
+                 "--out", str(choice)]) == 0
+    result = json.loads(choice.read_text())
+    assert [row["timesteps"] for row in result["rows"]] == [1, 3, 5] and result["validation_images"] == 50
+    assert result["ann_validation_accuracy"] == state["progress"]["best"]["ann"]["validation_accuracy"]
+    losing = [row["timesteps"] for row in result["rows"] if row["loss_points"] >= 0]
+    assert result["chosen_timesteps"] == (max(losing) if losing else None)
+    assert main(["study", "timestep-choice", str(out), "--timesteps", "3", "--out", str(choice)]) == 2  # not new
+
+    no_validation = tmp_path / "no_validation"
+    with mock.patch.object(experiment, "save_checkpoint", side_effect=stop_after(experiment.save_checkpoint, 2)):
+        with pytest.raises(KeyboardInterrupt):
+            main(command("stdb", no_validation, "--brian2-images", "0"))
+    assert main(["study", "timestep-choice", str(no_validation), "--timesteps", "3", "--out",
+                 str(tmp_path / "other.json")]) == 2
+    assert main(["study", "timestep-choice", str(tmp_path), "--timesteps", "3", "--out",
+                 str(tmp_path / "other.json")]) == 2
+    assert not (tmp_path / "other.json").exists()

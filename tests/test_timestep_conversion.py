@@ -177,7 +177,20 @@ def test_stdb_epoch_lowers_the_loss(trained_ann, digits):
                                     steps, 16)
 
 
-def test_diet_epoch_lowers_the_loss_and_moves_leak_and_threshold(trained_ann, digits):
+def test_diet_keeps_every_leak_at_most_the_model_files_maximum(trained_ann, digits):
+    """DIET-SNN's code clamps each leak to at most 1 after every optimizer step: a leak above it comes back."""
+    images, labels = digits
+    snn, _ = conversion.convert(trained_ann, DIET, images[:100], 3)
+    with torch.no_grad():
+        for layer in snn.spiking_layers:
+            layer.leak.fill_(1.5)
+    optimizer = conversion.make_optimizer(snn, DIET["train"])
+    conversion.train_diet_epoch(snn, DIET, images[:32], labels[:32], optimizer, 3, 16)
+    assert [layer.leak.item() for layer in snn.spiking_layers] == [DIET["neuron"]["max_leak"]] * len(
+        snn.spiking_layers)
+
+
+def test_diet_epoch_lowers_the_loss_and_trains_leak_and_threshold(trained_ann, digits):
     images, labels = digits
     steps = DIET["train"]["timesteps"]
     torch.manual_seed(2)
@@ -189,7 +202,9 @@ def test_diet_epoch_lowers_the_loss_and_moves_leak_and_threshold(trained_ann, di
     assert after.loss < before.loss
     layer = snn.spiking_layers[0]
     assert layer.threshold.item() != pytest.approx(thresholds[0], abs=1e-4)
-    assert layer.leak.item() != pytest.approx(1.0, abs=1e-4)
+    # the leak is trained (it has a gradient), and where that pushed it above 1 the clamp brought it back
+    assert layer.leak.grad is not None and layer.leak.grad.abs().item() > 0
+    assert layer.leak.item() <= DIET["neuron"]["max_leak"]
     assert len(after.layer_spike_rates) == 1 and after.layer_spike_rates[0] == pytest.approx(
         after.spikes_per_image / 64)
     assert energy.energy_ratio_vs_ann(snn, after.layer_spike_rates, DIET) > 1

@@ -49,6 +49,8 @@ STUDIES = {
                          "BATS training speed against snnTorch's time-stepped surrogate gradients (bench.json)"),
     "spike-time-summary": ("brainnets.studies.spike_time_summary",
                            "finished spike-time runs as summary.json and sparsity.json"),
+    "timestep-choice": ("brainnets.studies.timestep_choice",
+                        "choose a conversion's reduced T on the run's validation images (the largest that loses)"),
     "timestep-summary": ("brainnets.studies.timestep_summary",
                          "finished timestep runs as summary.json and alpha_ablation.json"),
 }

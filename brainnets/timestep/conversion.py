@@ -86,10 +86,12 @@ def batch_indices(count: int, batch_size: int, generator: torch.Generator | None
 
 
 def train_epoch(net: TimestepNet, images: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer,
-                steps: int, coding: str, batch_size: int, generator: torch.Generator | None = None) -> float:
+                steps: int, coding: str, batch_size: int, generator: torch.Generator | None = None,
+                max_leak: float | None = None) -> float:
     """One epoch of back-propagation through the T = ``steps`` steps of ``net`` on inputs coded by ``coding``
-    ("poisson" or "direct"): per mini-batch, the cross-entropy of ``u^T`` and one optimizer step. Returns the
-    epoch's mean training loss. The ANN, STDB and DIET-SNN all train through it."""
+    ("poisson" or "direct"): per mini-batch, the cross-entropy of ``u^T`` and one optimizer step, after which
+    every leak is clamped to ``max_leak`` where one is given. Returns the epoch's mean training loss. The ANN,
+    STDB and DIET-SNN all train through it."""
     net.train()
     total, seen = 0.0, 0
     for index in batch_indices(len(images), batch_size, generator):
@@ -98,6 +100,10 @@ def train_epoch(net: TimestepNet, images: torch.Tensor, labels: torch.Tensor, op
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if max_leak is not None:
+            with torch.no_grad():
+                for layer in net.spiking_layers:
+                    layer.leak.clamp_(max=max_leak)
         total += loss.item() * len(index)
         seen += len(index)
     return total / seen
@@ -270,7 +276,7 @@ def train_diet_epoch(snn: TimestepNet, document: dict, images: torch.Tensor, lab
                      generator: torch.Generator | None = None) -> float:
     """One epoch of DIET-SNN (Algorithm 4, spike-based back-propagation): direct input, the linear surrogate
     (Eq. 5.12), and the weights, each layer's threshold (Eqs. 5.14-5.15) and leak (Eqs. 5.16-5.17) trained
-    together. Returns the mean training loss."""
+    together, the leaks kept at most the model file's ``max_leak``. Returns the mean training loss."""
     _surrogates(snn, surrogates.Linear)
     optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
     for index, layer in enumerate(snn.spiking_layers):
@@ -278,7 +284,8 @@ def train_diet_epoch(snn: TimestepNet, document: dict, images: torch.Tensor, lab
             value = getattr(layer, name)
             if not isinstance(value, nn.Parameter) or id(value) not in optimized:
                 raise ValueError(f"DIET-SNN trains every layer's {name}, but layer {index}'s is not in the optimizer")
-    return train_epoch(snn, images, labels, optimizer, steps, document["encoding"]["kind"], batch_size, generator)
+    return train_epoch(snn, images, labels, optimizer, steps, document["encoding"]["kind"], batch_size, generator,
+                       max_leak=document["neuron"].get("max_leak"))
 
 
 # ---------------------------------------------------------------- evaluation

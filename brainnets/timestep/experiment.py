@@ -266,6 +266,22 @@ def model_digest(document: dict) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def reopen(checkpoint, data_folder=None) -> "Run":
+    """The run a checkpoint was written by, with its data, networks and progress (to score it again)."""
+    from ..config import read_toml
+    from ..datasets import load_images
+    state = load_checkpoint(checkpoint)
+    saved = {**state["settings"], "pixel_range": tuple(state["settings"]["pixel_range"])}
+    settings = Settings(**saved)
+    n_train = settings.n_train + settings.n_validation
+    train_set = load_images(settings.dataset, "train", data_folder)[:n_train]
+    test_set = load_images(settings.dataset, "test", data_folder)[:settings.n_test]
+    data = Data.split(train_set, test_set, settings.n_validation, settings.pixel_range)
+    run = Run(settings, read_toml(MODEL_FILES[settings.method]), data)
+    run.load(state)
+    return run
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -547,6 +563,16 @@ class Run:
                                                  for v in self.progress.converted["balanced_thresholds"]])
             self.progress.converted.update(converted_long_accuracy=long["accuracy"],
                                            converted_long_spikes_per_image=long["spikes_per_image"])
+
+    def converted_network(self) -> TimestepNet:
+        """The network as converted (stdb, diet, conversion): the ANN's spiking twin with the balanced thresholds
+        scaled for the run's T, whatever spiking training came after."""
+        if self.progress.converted is None:
+            raise ValueError("the run has not been converted yet: its checkpoint is from the ANN's training")
+        twin = conversion.spiking_twin(self.ann, self.document, self.settings.dropout)
+        conversion.set_thresholds(twin, [self.settings.threshold_scale * v
+                                         for v in self.progress.converted["balanced_thresholds"]])
+        return twin
 
     def curve(self, net: TimestepNet, stage: int = 3) -> list[dict]:
         """Test accuracy at T = 1, 2, 5, 10 and the run's T."""
