@@ -39,7 +39,7 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class LabelledImages:
-    images: np.ndarray  # (n, 28, 28) uint8
+    images: np.ndarray  # (n, 28, 28) uint8; CIFAR-10: (n, 3, 32, 32)
     labels: np.ndarray  # (n,) uint8
 
     def __len__(self) -> int:
@@ -122,21 +122,62 @@ def load_idx_folder(split: str, folder: str | Path) -> LabelledImages:
     return data
 
 
+#: CIFAR-10's python version (Krizhevsky 2009): five training batches of 10,000 images and one test batch
+CIFAR10_BATCHES = {"train": tuple(f"data_batch_{k}" for k in range(1, 6)), "test": ("test_batch",)}
+
+
+def _cifar10_batch(path: Path) -> LabelledImages:
+    import pickle
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (expected the folder cifar-10-batches-py of CIFAR-10's python "
+                        "version)")
+    try:
+        with path.open("rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[b"labels"], dtype=np.uint8)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, IndexError) as error:
+        raise DataError(f"{path}: not a CIFAR-10 batch, truncated or corrupt ({type(error).__name__}: {error})") \
+            from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data) or labels.max(initial=0) > 9:
+        raise DataError(f"{path}: expected (n, 3072) pixels and n labels 0-9, found {data.shape} and "
+                        f"{labels.shape}")
+    return LabelledImages(data.reshape(-1, 3, 32, 32), labels)
+
+
+def load_cifar10(split: str, folder: str | Path) -> LabelledImages:
+    """CIFAR-10's ``"train"`` (50,000) or ``"test"`` (10,000) split from the python batches a user has (not
+    shipped, not in Debian): images ``(n, 3, 32, 32)`` uint8, channels red, green, blue."""
+    if split not in CIFAR10_BATCHES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found (expected cifar-10-batches-py of CIFAR-10's python version)")
+    batches = [_cifar10_batch(folder / name) for name in CIFAR10_BATCHES[split]]
+    return LabelledImages(np.concatenate([b.images for b in batches]), np.concatenate([b.labels for b in batches]))
+
+
 #: the data sets known by name; any other folder of the MNIST layout is ``idx:FOLDER``
 NAMED_DATASETS = ("fashion_mnist", "mnist")
+#: the named data sets of the time-stepped networks (convolutional, any number of channels)
+COLOUR_DATASETS = ("cifar10",)
 
 
 def load_images(dataset: str, split: str, data_dir: str | Path | None = None) -> LabelledImages:
-    """The ``split`` of an image data set named ``"mnist"``, ``"fashion_mnist"`` or ``"idx:FOLDER"``
-    (``data_dir``: the folder holding ``mnist/``, or Fashion-MNIST's folder; default the shipped MNIST and
-    Debian's Fashion-MNIST)."""
+    """The ``split`` of an image data set named ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or
+    ``"idx:FOLDER"`` (``data_dir``: the folder holding ``mnist/``, Fashion-MNIST's folder or CIFAR-10's
+    ``cifar-10-batches-py``; default the shipped MNIST and Debian's Fashion-MNIST; CIFAR-10 has none)."""
     if dataset.startswith("idx:"):
         return load_idx_folder(split, dataset[len("idx:"):])
     if dataset == "mnist":
         return load_mnist(split, data_dir)
     if dataset == "fashion_mnist":
         return load_fashion_mnist(split, data_dir if data_dir is not None else FASHION_MNIST_DIR)
-    raise DataError(f"unknown data set {dataset!r}: expected mnist, fashion_mnist or idx:FOLDER")
+    if dataset == "cifar10":
+        if data_dir is None:
+            raise DataError("cifar10 is not shipped: give --data FOLDER, the cifar-10-batches-py folder of "
+                            "CIFAR-10's python version")
+        return load_cifar10(split, data_dir)
+    raise DataError(f"unknown data set {dataset!r}: expected mnist, fashion_mnist, cifar10 or idx:FOLDER")
 
 
 NOISE_KINDS = ("none", "awgn", "awgn_contrast")

@@ -78,3 +78,21 @@ def pytest_collection_modifyitems(items):
     def rank(item):
         return next((k for k, marker in enumerate(FIRST) if item.get_closest_marker(marker)), len(FIRST))
     items.sort(key=rank)
+
+
+@pytest.fixture
+def cifar10_folder(tmp_path):
+    """A folder of CIFAR-10's python layout (``data_batch_1``-``5``, ``test_batch``) holding ``per_batch`` random
+    images per batch, labels 0-9 in turn: ``cifar10_folder(per_batch)`` returns it."""
+    import pickle
+
+    def make(per_batch: int = 4) -> Path:
+        folder = tmp_path / "cifar-10-batches-py"
+        folder.mkdir()
+        rng = np.random.default_rng(10)
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            batch = {b"data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
+                     b"labels": [k % 10 for k in range(per_batch)], b"batch_label": name.encode()}
+            (folder / name).write_bytes(pickle.dumps(batch))
+        return folder
+    return make

@@ -94,3 +94,28 @@ def test_an_idx_folder_is_checked_for_shape_and_label_range(tmp_path, rng):
 def test_an_unknown_data_set_is_named():
     with pytest.raises(DataError, match="unknown data set 'cifar'"):
         load_images("cifar", "train")
+
+
+def test_cifar10_loads_from_its_python_batches(cifar10_folder):
+    folder = cifar10_folder(4)
+    train, test = load_images("cifar10", "train", folder), load_images("cifar10", "test", folder)
+    assert train.images.shape == (20, 3, 32, 32) and test.images.shape == (4, 3, 32, 32)
+    assert train.images.dtype == np.uint8 and train.labels.tolist() == [0, 1, 2, 3] * 5
+    # the batch's rows are 1024 red, then green, then blue pixels of a 32 x 32 image
+    import pickle
+    first = pickle.loads((folder / "test_batch").read_bytes())[b"data"][0]
+    assert np.array_equal(test.images[0, 1], first[1024:2048].reshape(32, 32))
+
+
+def test_cifar10_is_not_shipped_and_bad_batches_are_named(cifar10_folder, tmp_path):
+    with pytest.raises(DataError, match="give --data FOLDER"):
+        load_images("cifar10", "train")
+    with pytest.raises(DataError, match="folder not found"):
+        load_images("cifar10", "train", tmp_path / "nowhere")
+    folder = cifar10_folder(2)
+    (folder / "data_batch_3").unlink()
+    with pytest.raises(DataError, match="data_batch_3: file not found"):
+        load_images("cifar10", "train", folder)
+    (folder / "test_batch").write_bytes(b"not a pickle")
+    with pytest.raises(DataError, match="test_batch: not a CIFAR-10 batch"):
+        load_images("cifar10", "test", folder)

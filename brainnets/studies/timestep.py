@@ -36,18 +36,20 @@ import argparse
 from pathlib import Path
 
 from ..checkpoint import add_run_folder_arguments, check_run_folder, hold_folder, write_bytes_atomic, write_json_atomic
-from ..datasets import NAMED_DATASETS, load_images
+from ..datasets import COLOUR_DATASETS, NAMED_DATASETS
 from ..provenance import command_line_of, options_given, provenance
 
 METHOD_NAMES = ("conversion", "stdb", "diet", "noise", "direct")
 BRIAN2_DEVICES = ("runtime", "cpp")
+DATASETS = NAMED_DATASETS + COLOUR_DATASETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", required=True, metavar="|".join(METHOD_NAMES),
                         help="the training method (above)")
-    parser.add_argument("--dataset", default="mnist", metavar="|".join(NAMED_DATASETS),
-                        help="fashion_mnist needs Debian's dataset-fashion-mnist package, or --data")
+    parser.add_argument("--dataset", default="mnist", metavar="|".join(DATASETS),
+                        help="fashion_mnist needs Debian's dataset-fashion-mnist package, or --data; cifar10 needs "
+                             "--data, the cifar-10-batches-py folder of its python version")
     parser.add_argument("--arch", default=None,
                         help="layers joined by '-', e.g. 64C3-AP2-128C3-AP2-512-10 (default: the model file's)")
     parser.add_argument("--timesteps", type=int, default=None,
@@ -111,8 +113,8 @@ def checked_options(args: argparse.Namespace) -> str:
             hint = "; conversion trains the ANN only: give its epochs as --ann-epochs" if name == "epochs" else ""
             raise ValueError(f"--{name.replace('_', '-')} is not an option of --method {args.method} "
                              f"(only of {', '.join(methods)}){hint}")
-    if args.dataset not in NAMED_DATASETS:
-        raise ValueError(f"--dataset {args.dataset!r}: expected one of {', '.join(NAMED_DATASETS)}")
+    if args.dataset not in DATASETS:
+        raise ValueError(f"--dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
     device = args.device or ("runtime" if args.method == "noise" else "cpp")
     if device not in BRIAN2_DEVICES:
         raise ValueError(f"--device {device!r}: expected one of {', '.join(BRIAN2_DEVICES)}")
@@ -139,10 +141,8 @@ def run(args: argparse.Namespace) -> int:
     origin = provenance()  # the code this run (or its resumption) starts with
     model_file = experiment.MODEL_FILES[args.method]
     document = read_toml(model_file)
-    train_set = load_images(args.dataset, "train", args.data)[:args.train]
-    test_set = load_images(args.dataset, "test", args.data)[:args.test]
     pixel_range = tuple(document["encoding"].get("pixel_range", (0.0, 1.0)))
-    data = experiment.Data.split(train_set, test_set, args.validation, pixel_range)
+    data = experiment.Data.load(args.dataset, args.train, args.test, args.validation, pixel_range, args.data)
     settings = experiment.resolve(
         args.method, args.dataset, document, arch=args.arch, timesteps=args.timesteps, epochs=args.epochs,
         ann_epochs=args.ann_epochs, lr=args.lr, ann_lr=args.ann_lr, batch_size=args.batch_size, seed=args.seed,
@@ -188,8 +188,9 @@ def vars_of(settings) -> dict:
 
 
 def paper_numbers(settings, document: dict) -> dict:
-    """The paper's accuracy (a fraction) of a run like this one where the model file has one for the data set;
-    Rathi's chapters report CIFAR and ImageNet only, whose table is given as ``paper_reference``."""
+    """The paper's accuracy (a fraction) of a run like this one where the model file has one for the data set
+    (for Rathi's chapters: STDB's VGG5 on CIFAR-10); otherwise the model file's CIFAR-10 table is given as
+    ``paper_reference``."""
     if settings.method == "noise":
         section = document[settings.dataset]
         numbers = {"paper_accuracy": section["paper_accuracy"] / 100}
@@ -203,7 +204,10 @@ def paper_numbers(settings, document: dict) -> dict:
             numbers["paper_seconds"] = section["paper_direct_seconds"]
         return numbers
     table = "vgg5" if "vgg5" in document else "vgg6_cifar10"
-    return {"paper_accuracy": None, "paper_reference": {"table": table, **document[table]},
+    reference = document[table]
+    if settings.dataset == "cifar10" and settings.method == "stdb" and settings.arch == reference["arch"]:
+        return {"paper_accuracy": reference["paper_hybrid"] / 100, "paper_reference": {"table": table, **reference}}
+    return {"paper_accuracy": None, "paper_reference": {"table": table, **reference},
             "paper_note": f"Rathi reports no {settings.dataset} result for this method; paper_reference is the "
                           f"model file's [{table}] (CIFAR-10, percent)"}
 

@@ -23,7 +23,8 @@ from ..provenance import command_line_of, options_given
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", metavar="RUN", help="folder of a stdb, diet or conversion run whose checkpoint is past the conversion")
+    parser.add_argument("folder", metavar="RUN",
+                        help="folder of a stdb, diet or conversion run whose checkpoint is past the conversion")
     parser.add_argument("--timesteps", type=int, nargs="+", required=True, help="the T to score")
     parser.add_argument("--min-loss", type=float, default=2.0,
                         help="accuracy points the converted network must lose against its ANN (default 2)")

@@ -191,10 +191,11 @@ def check(settings: Settings) -> None:
 
 
 def image_tensor(images: np.ndarray, pixel_range=(0.0, 1.0)) -> torch.Tensor:
-    """uint8 images ``(N, H, W)`` as float32 ``(N, 1, H, W)``, pixels mapped linearly onto ``pixel_range``."""
+    """uint8 images ``(N, H, W)`` or ``(N, C, H, W)`` as float32 ``(N, C, H, W)`` (C = 1 for the first), pixels
+    mapped linearly onto ``pixel_range``."""
     low, high = pixel_range
     x = torch.from_numpy(np.asarray(images, dtype=np.float32) / 255.0)
-    return (low + (high - low) * x).unsqueeze(1)
+    return low + (high - low) * (x.unsqueeze(1) if x.ndim == 3 else x)
 
 
 @dataclass
@@ -218,6 +219,15 @@ class Data:
         keep = n - n_validation
         return cls(x[:keep], y[:keep], x[keep:], y[keep:], image_tensor(test_set.images, pixel_range),
                    torch.from_numpy(test_set.labels.astype(np.int64)))
+
+    @classmethod
+    def load(cls, dataset: str, n_train: int, n_test: int, n_validation: int, pixel_range, folder=None) -> "Data":
+        """The first ``n_train`` training images (the last ``n_validation`` of them held out) and the first
+        ``n_test`` test images of ``dataset`` (:func:`brainnets.datasets.load_images`)."""
+        from ..datasets import load_images
+        train_set = load_images(dataset, "train", folder)[:n_train]
+        test_set = load_images(dataset, "test", folder)[:n_test]
+        return cls.split(train_set, test_set, n_validation, pixel_range)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -269,14 +279,10 @@ def model_digest(document: dict) -> str:
 def reopen(checkpoint, data_folder=None) -> "Run":
     """The run a checkpoint was written by, with its data, networks and progress (to score it again)."""
     from ..config import read_toml
-    from ..datasets import load_images
     state = load_checkpoint(checkpoint)
-    saved = {**state["settings"], "pixel_range": tuple(state["settings"]["pixel_range"])}
-    settings = Settings(**saved)
-    n_train = settings.n_train + settings.n_validation
-    train_set = load_images(settings.dataset, "train", data_folder)[:n_train]
-    test_set = load_images(settings.dataset, "test", data_folder)[:settings.n_test]
-    data = Data.split(train_set, test_set, settings.n_validation, settings.pixel_range)
+    settings = Settings(**{**state["settings"], "pixel_range": tuple(state["settings"]["pixel_range"])})
+    data = Data.load(settings.dataset, settings.n_train + settings.n_validation, settings.n_test,
+                     settings.n_validation, settings.pixel_range, data_folder)
     run = Run(settings, read_toml(MODEL_FILES[settings.method]), data)
     run.load(state)
     return run
