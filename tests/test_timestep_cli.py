@@ -272,3 +272,14 @@ def test_cifar10_runs_from_its_python_batches_colour_channels_and_all(cifar10_fo
     assert metrics["brian2_images"] == 3 and metrics["brian2_spike_mismatches"] == 0
     assert metrics["paper_accuracy"] is None  # the paper's 86.91 % is VGG5's, not this tiny net's
     assert main(command("noise", tmp_path / "noise", "--dataset", "cifar10", "--data", str(tmp_path))) == 2
+
+
+def test_stdb_on_cifar10_with_the_thesis_vgg5_takes_table_4_1():
+    from brainnets.config import read_toml
+    from brainnets.studies.timestep import paper_numbers
+    document = read_toml("rathi2021_stdb")
+    literal = experiment.resolve("stdb", "cifar10", document)
+    assert literal.arch == document["vgg5"]["arch"] and literal.timesteps == 75
+    assert paper_numbers(literal, document)["paper_accuracy"] == pytest.approx(0.8691)
+    narrow = experiment.resolve("stdb", "cifar10", document, arch="16C3-AP2-32-10")
+    assert paper_numbers(narrow, document)["paper_accuracy"] is None

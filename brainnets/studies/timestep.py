@@ -208,8 +208,8 @@ def paper_numbers(settings, document: dict) -> dict:
     if settings.dataset == "cifar10" and settings.method == "stdb" and settings.arch == reference["arch"]:
         return {"paper_accuracy": reference["paper_hybrid"] / 100, "paper_reference": {"table": table, **reference}}
     return {"paper_accuracy": None, "paper_reference": {"table": table, **reference},
-            "paper_note": f"Rathi reports no {settings.dataset} result for this method; paper_reference is the "
-                          f"model file's [{table}] (CIFAR-10, percent)"}
+            "paper_note": f"Rathi reports no {settings.dataset} result for this method and network; "
+                          f"paper_reference is the model file's [{table}] (CIFAR-10, percent)"}
 
 
 def save_network(training, path: Path) -> None:
