@@ -261,17 +261,19 @@ def test_timestep_choice_scores_the_converted_network_on_validation_images(tmp_p
     assert not (tmp_path / "other.json").exists()
 
 
-def test_cifar10_runs_from_its_python_batches_colour_channels_and_all(cifar10_folder, tmp_path):
+def test_cifar10_runs_from_its_python_batches_colour_channels_and_all(cifar10_folder, tmp_path, capsys):
     """CIFAR-10 is read from a user's python batches (here a small random stand-in): three input channels
-    through conversion and STDB, and the Brian2 re-simulation agrees spike for spike."""
-    out = tmp_path / "run"
-    assert main(command("stdb", out, "--dataset", "cifar10", "--data", str(cifar10_folder(40)), "--brian2-images",
-                        "3")) == 0
+    through conversion and STDB, and the Brian2 re-simulation agrees spike for spike. Jiang's model file has no
+    CIFAR-10 network (the paper's VGG-16 and ResNet-18 are not spelled out): refused with the reason."""
+    out, folder = tmp_path / "run", cifar10_folder(40)
+    assert main(command("stdb", out, "--dataset", "cifar10", "--data", str(folder), "--brian2-images", "3")) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == "cifar10" and metrics["n_train"] == 200 and metrics["n_test"] == 40
     assert metrics["brian2_images"] == 3 and metrics["brian2_spike_mismatches"] == 0
     assert metrics["paper_accuracy"] is None  # the paper's 86.91 % is VGG5's, not this tiny net's
-    assert main(command("noise", tmp_path / "noise", "--dataset", "cifar10", "--data", str(tmp_path))) == 2
+    capsys.readouterr()
+    assert main(command("noise", tmp_path / "noise", "--dataset", "cifar10", "--data", str(folder))) == 2
+    assert "no section [cifar10]" in capsys.readouterr().err
 
 
 def test_stdb_on_cifar10_with_the_thesis_vgg5_takes_table_4_1():
