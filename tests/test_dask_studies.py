@@ -186,3 +186,18 @@ def test_a_scheduler_that_does_not_answer_is_reported_in_one_line(tmp_path, caps
         assert main(["study", "seeds", "--seeds", "0", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "s"),
                      "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers there" in capsys.readouterr().err
+
+
+def test_the_items_bar_prints_a_line_only_when_something_changed(tmp_path, echo_arms, monkeypatch, capsys):
+    """The study's bar over the arms' items: one line per change (a log file showed every line twice, once
+    from the count's update and again from the refresh), none while nothing moves."""
+    told = iter([(0, 10)] * 2 + [(4, 10)] * 6)
+    monkeypatch.setattr(arms, "_progress_of", lambda folder: next(told, (10, 10)))
+    plan = {"a": Echo(1, seconds=4), "b": Echo(2, seconds=4)}
+    arms.run_arms(echo_tasks(tmp_path, **plan), jobs=2, progress=True,
+                  folders={name: tmp_path / name for name in plan})
+    lines = [line.strip() for line in capsys.readouterr().err.replace("\r", "\n").splitlines()
+             if "items shown" in line]
+    assert lines and all(first != second for first, second in zip(lines, lines[1:]))
+    # at most: the start, the close, and five states (the items told 0, 8 and 20 of 20, each arm's end)
+    assert len(lines) <= 7

@@ -236,7 +236,7 @@ def run_arms(tasks: dict[str, Callable[[], dict]], jobs: int = 2, scheduler: str
             tqdm(total=len(tasks), desc="arms finished", unit="arm",
                  disable=not progress or folders is not None) as bar, \
             tqdm(desc="items shown, all arms", unit="item", disable=not progress or folders is None) as items:
-        first_look = True
+        first_look, last_state = True, None
         workers_seen = time.monotonic()
         try:
             while waiting or running:
@@ -263,14 +263,16 @@ def run_arms(tasks: dict[str, Callable[[], dict]], jobs: int = 2, scheduler: str
                     raise RuntimeError(f"the local Dask cluster has had no workers for {LOST_CLUSTER_SECONDS} s")
                 if folders is not None:
                     shown = [_progress_of(folder) for folder in folders.values()]
-                    items.total = sum(total for _, total in shown)
-                    done = sum(done for done, _ in shown)
+                    state = (sum(total for _, total in shown), sum(done for done, _ in shown), len(results))
                     if first_look:  # what a resumed study had done: not counted in the rate
-                        items.n = items.initial = items.last_print_n = done
+                        items.n = items.initial = items.last_print_n = state[1]
                         first_look = False
-                    items.update(done - items.n)
-                    items.set_postfix_str(f"{len(results)} of {len(tasks)} arms finished", refresh=False)
-                    items.refresh()
+                    if state != last_state:  # one line per change: a log is not a terminal
+                        items.total = state[0]
+                        items.set_postfix_str(f"{len(results)} of {len(tasks)} arms finished", refresh=False)
+                        if not items.update(state[1] - items.n):
+                            items.refresh()
+                        last_state = state
         except BaseException:  # one arm failed (or the user stopped the study): the other arms stop too
             with contextlib.suppress(Exception):  # the error to report is the arm's, not a lost worker's
                 client.run(_stop_arms_of, study, on_error="ignore")
