@@ -276,11 +276,16 @@ def model_digest(document: dict) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _saved_settings(state: dict) -> dict:
+    """A checkpoint's settings as :class:`Settings` holds them (the pixel range a tuple again)."""
+    return {**state["settings"], "pixel_range": tuple(state["settings"]["pixel_range"])}
+
+
 def reopen(checkpoint, data_folder=None) -> "Run":
     """The run a checkpoint was written by, with its data, networks and progress (to score it again)."""
     from ..config import read_toml
     state = load_checkpoint(checkpoint)
-    settings = Settings(**{**state["settings"], "pixel_range": tuple(state["settings"]["pixel_range"])})
+    settings = Settings(**_saved_settings(state))
     data = Data.load(settings.dataset, settings.n_train + settings.n_validation, settings.n_test,
                      settings.n_validation, settings.pixel_range, data_folder)
     run = Run(settings, read_toml(MODEL_FILES[settings.method]), data)
@@ -338,8 +343,7 @@ class Run:
 
     def load(self, state: dict) -> None:
         """Continue from a checkpoint of a run with the same settings."""
-        saved, mine = state["settings"], asdict(self.settings)
-        saved["pixel_range"] = tuple(saved["pixel_range"])
+        saved, mine = _saved_settings(state), asdict(self.settings)
         changed = sorted(key for key in set(saved) | set(mine) if saved.get(key) != mine.get(key))
         if changed:
             listed = ", ".join(f"{key} {saved.get(key)!r} -> {mine.get(key)!r}" for key in changed)
@@ -535,7 +539,7 @@ class Run:
         balanced = conversion.balance_thresholds(self.snn, images, s.balance_timesteps, self.coding, percentile,
                                                  self.generator,
                                                  piece_steps=conversion.piece_steps_for(self.snn, len(images)))
-        conversion.set_thresholds(self.snn, [s.threshold_scale * v for v in balanced])
+        conversion.set_thresholds(self.snn, self._scaled(balanced))
         return balanced
 
     def _convert(self) -> None:
@@ -565,8 +569,7 @@ class Run:
         if s.long_timesteps:
             conversion.set_thresholds(self.snn, self.progress.converted["balanced_thresholds"])
             long = self.score(self.snn, d.test_x, d.test_y, s.long_timesteps)
-            conversion.set_thresholds(self.snn, [s.threshold_scale * v
-                                                 for v in self.progress.converted["balanced_thresholds"]])
+            conversion.set_thresholds(self.snn, self._scaled(self.progress.converted["balanced_thresholds"]))
             self.progress.converted.update(converted_long_accuracy=long["accuracy"],
                                            converted_long_spikes_per_image=long["spikes_per_image"])
 
@@ -576,9 +579,12 @@ class Run:
         if self.progress.converted is None:
             raise ValueError("the run has not been converted yet: its checkpoint is from the ANN's training")
         twin = conversion.spiking_twin(self.ann, self.document, self.settings.dropout)
-        conversion.set_thresholds(twin, [self.settings.threshold_scale * v
-                                         for v in self.progress.converted["balanced_thresholds"]])
+        conversion.set_thresholds(twin, self._scaled(self.progress.converted["balanced_thresholds"]))
         return twin
+
+    def _scaled(self, balanced) -> list[float]:
+        """The thresholds at the run's T: the balanced ones times the threshold scale."""
+        return [self.settings.threshold_scale * v for v in balanced]
 
     def curve(self, net: TimestepNet, stage: int = 3) -> list[dict]:
         """Test accuracy at T = 1, 2, 5, 10 and the run's T."""
